@@ -1,0 +1,161 @@
+/*
+ * db.c — the PostgreSQL connection: open, run parameterised statements,
+ * transactions, and telling a dead database from a refused statement.
+ * Never builds SQL from values; never logs a parameter.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "store/db.h"
+
+static void
+ignore_notice(void *arg, const char *msg)
+{
+}
+
+struct store *
+store_open(const char *url, char **err)
+{
+	struct store *s;
+	PGconn *conn = PQconnectdb(url);
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		const char *msg = PQerrorMessage(conn);
+		size_t n = strlen(msg);
+
+		while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			n--;
+		*err = xstrndup(msg, n);
+		PQfinish(conn);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->conn = conn;
+	/* Notices (like "relation already exists, skipping") are not events. */
+	PQsetNoticeProcessor(conn, ignore_notice, NULL);
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	PQfinish(s->conn);
+	buf_free(&s->err);
+	free(s);
+}
+
+int
+store_down(const struct store *s)
+{
+	return s->down;
+}
+
+const char *
+store_error(const struct store *s)
+{
+	return buf_cstr(&s->err);
+}
+
+void
+db_fail(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	buf_reset(&s->err);
+	buf_puts(&s->err, msg ? msg : "error");
+	free(msg);
+	s->down = 0;
+}
+
+/* A lost connection, a server shutting down or refusing: the database's fault. */
+static int
+is_down(PGconn *conn, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		return 1;
+	if (state == NULL)
+		return r == NULL;
+	return strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strncmp(state, "53", 2) == 0;
+}
+
+static void
+record_failure(struct store *s, const PGresult *r)
+{
+	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
+	size_t n = strlen(msg);
+
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	buf_reset(&s->err);
+	buf_append(&s->err, msg, n);
+	s->down = is_down(s->conn, r);
+	log_debug("db_error", "down=%d error=%s", s->down, log_q(buf_cstr(&s->err)));
+}
+
+PGresult *
+db_exec(struct store *s, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
+		return r;
+	record_failure(s, r);
+	PQclear(r);
+	return NULL;
+}
+
+int
+db_run(struct store *s, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = db_exec(s, sql, nparams, params);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+db_begin(struct store *s)
+{
+	return db_run(s, "BEGIN", 0, NULL);
+}
+
+int
+db_commit(struct store *s)
+{
+	return db_run(s, "COMMIT", 0, NULL);
+}
+
+void
+db_rollback(struct store *s)
+{
+	PGresult *r;
+
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return;
+	r = PQexec(s->conn, "ROLLBACK");
+	PQclear(r);
+}
+
+char *
+db_strdup(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(r, row, col));
+}

@@ -1,0 +1,35 @@
+/*
+ * db.h — the libpq connection behind struct store, for daemon/store/ only.
+ */
+#ifndef PALIER_STORE_DB_H
+#define PALIER_STORE_DB_H
+
+#include <libpq-fe.h>
+
+#include "core/buf.h"
+#include "store/store.h"
+
+struct store {
+	PGconn		*conn;
+	int		 down;		/* the last failure was the database's */
+	struct buf	 err;		/* the last failure, for the caller */
+};
+
+/*
+ * Runs one parameterised statement (text parameters, NULL for SQL NULL).
+ * Returns the result, or NULL after recording the failure in s. The caller
+ * clears a non-NULL result before returning.
+ */
+PGresult *db_exec(struct store *s, const char *sql, int nparams, const char *const *params);
+/* db_exec for statements whose rows don't matter: 0 or -1. */
+int db_run(struct store *s, const char *sql, int nparams, const char *const *params);
+int db_begin(struct store *s);
+int db_commit(struct store *s);
+/* Rolls back, keeping the error that made us roll back. */
+void db_rollback(struct store *s);
+/* Records a failure of ours (not the database's) in s. */
+void db_fail(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Copies a field into a new string; NULL for SQL NULL. */
+char *db_strdup(const PGresult *r, int row, int col);
+
+#endif

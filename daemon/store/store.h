@@ -1,0 +1,108 @@
+/*
+ * store.h — everything palier keeps in PostgreSQL goes through here.
+ * Only daemon/store/ includes libpq; the rest of palier sees plain structs.
+ * Every statement is parameterised. Functions return 0 or -1; after -1,
+ * store_down() tells a dead database (retry later) from a refused request.
+ */
+#ifndef PALIER_STORE_STORE_H
+#define PALIER_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+
+struct store;
+
+/* Connects; NULL (and *err, caller frees) when the database is unreachable. */
+struct store *store_open(const char *url, char **err);
+void store_close(struct store *s);
+/* 1 if the last failure came from a lost or unreachable database. */
+int store_down(const struct store *s);
+/* The last error's text (borrowed, valid until the next call). */
+const char *store_error(const struct store *s);
+
+/* Applies every migration not yet recorded, each in its own transaction, under an advisory lock. */
+int store_migrate(struct store *s, FILE *progress);
+/* -1 and *missing set if the schema lacks migrations the binary knows. */
+int store_schema_check(struct store *s, int *missing);
+
+/* ---- the roster, as parsed from CSV by ingest/roster.c ---- */
+
+enum channel_kind { CHANNEL_CITY, CHANNEL_DISTRICT, CHANNEL_BUILDING };
+
+struct roster_channel {
+	enum channel_kind kind;
+	char	*slug;
+	char	*name;
+	char	*address;	/* buildings only; NULL when not given */
+	long	 parent;	/* index into roster.channels, -1 for a city */
+	int	 line;		/* first line that named it */
+};
+
+struct roster_resident {
+	int	 line;
+	long	 building;	/* index into roster.channels */
+	char	*unit;
+	char	*name;
+	char	*email;		/* NULL when none */
+	char	*phone;		/* E.164, NULL when none */
+	const char *digest;	/* "immediate", "daily", "weekly" or "none" (static) */
+	int	 sms;
+};
+
+struct roster {
+	struct roster_channel	*channels;	/* parents before children */
+	size_t			 nchannels, capchannels;
+	struct roster_resident	*residents;
+	size_t			 nresidents, capresidents;
+};
+
+struct roster_stats {
+	long	channels_new, channels_updated;
+	long	residents_new, residents_updated, residents_unchanged;
+};
+
+void roster_free(struct roster *r);
+
+/*
+ * Writes the whole roster in one transaction. A conflict with what the
+ * database holds (a slug already naming another kind of channel) adds
+ * "line N: reason" lines to errors and writes nothing; so does any failure.
+ */
+int store_roster_apply(struct store *s, const struct roster *r,
+    struct roster_stats *st, struct buf *errors);
+
+/* ---- the directory, for listings ---- */
+
+struct channel_row {
+	long	 id;
+	char	*slug, *name, *kind, *parent;	/* parent NULL for a city */
+	char	*address;			/* postal, buildings only */
+	long	 residents;			/* in this channel and below */
+	int	 depth;				/* 0 for a city */
+};
+
+struct resident_row {
+	long	 id;
+	char	*name, *city, *district, *building, *unit;	/* district may be NULL */
+	char	*email, *phone, *digest;			/* email, phone may be NULL */
+	int	 sms, sms_stopped, email_suspended;
+};
+
+struct rows {
+	void	*items;
+	size_t	 n;
+};
+
+/* The tree in depth-first order, siblings by name. */
+int store_channels_list(struct store *s, struct rows *out);
+void store_channels_free(struct rows *rows);
+/* Residents of channel slug and below (all when slug is NULL), by building, unit, name. -1 with store_error "no channel" if slug is unknown. */
+int store_residents_list(struct store *s, const char *slug, struct rows *out);
+void store_residents_free(struct rows *rows);
+
+/* Allows email to publish to channel slug and below. 0 added, 1 already there, -1 error. */
+int store_publisher_add(struct store *s, const char *slug, const char *email, const char *name);
+
+#endif

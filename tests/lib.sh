@@ -1,0 +1,72 @@
+# lib.sh — sourced by every integration test. Gives each test its own
+# database in the private cluster that tests/run.sh started, a config file
+# pointing at it, and TAP-like assertions ("ok - ..." / "not ok - ...").
+# Environment from run.sh: PALIER_BIN, PG_SOCK, PG_PORT, T_TMP.
+set -u
+: "${PALIER_BIN:?run through tests/run.sh}" "${PG_SOCK:?}" "${PG_PORT:?}" "${T_TMP:?}"
+T_NAME=$(basename "$0" .sh)
+T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PALIERCTL=$PALIER_BIN/palierctl
+PALIERD=$PALIER_BIN/palierd
+cd "$T_TMP"
+
+ok() { echo "ok - $T_NAME: $1"; }
+not_ok() {
+	echo "not ok - $T_NAME: $1"
+	shift
+	local l
+	for l in "$@"; do printf '%s\n' "$l" | head -n 40 | sed 's/^/#   /'; done
+}
+
+# run CMD...: runs it; sets RC, OUT (stdout) and ERR (stderr). A sanitizer
+# report in ERR is a failure of its own.
+run() {
+	"$@" >"$T_TMP/.out" 2>"$T_TMP/.err"
+	RC=$?
+	OUT=$(cat "$T_TMP/.out")
+	ERR=$(cat "$T_TMP/.err")
+	if grep -qE 'Sanitizer|runtime error:' "$T_TMP/.err"; then
+		not_ok "no sanitizer report from: $*" "$ERR"
+	fi
+	return 0
+}
+
+# expect NAME COND...: one assertion; COND is a command (test, grep...).
+expect() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name" "rc=${RC:-} stdout: ${OUT:-}" "stderr: ${ERR:-}"; fi
+}
+expect_rc() { local want=$1 name=$2; if [ "${RC:-x}" = "$want" ]; then ok "$name"; else not_ok "$name (exit $RC, wanted $want)" "stdout: $OUT" "stderr: $ERR"; fi; }
+expect_eq() {
+	local name=$1 got=$2 want=$3
+	if [ "$got" = "$want" ]; then ok "$name"; else not_ok "$name" "got:  $got" "want: $want"; fi
+}
+has() { printf '%s' "$1" | grep -qF -- "$2"; }
+
+# newdb NAME: a fresh database and a config for it, exported as PALIER_CONF.
+newdb() {
+	T_DB=t_$1
+	psql -XAtq -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres \
+		-c "DROP DATABASE IF EXISTS $T_DB" -c "CREATE DATABASE $T_DB" >/dev/null
+	T_CONF=$T_TMP/$1.conf
+	cat > "$T_CONF" <<EOC
+[database]
+url = postgresql:///$T_DB?host=$PG_SOCK&port=$PG_PORT&user=postgres
+[mail]
+domain = residence.example
+[security]
+secret_file = $T_TMP/secret
+EOC
+	export PALIER_CONF=$T_CONF
+}
+
+# sql QUERY [PARAMS are not needed: tests only read]: one value per line.
+sql() { psql -XAtq -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d "$T_DB" -c "$1"; }
+
+# A dump of the directory tables, to compare before and after a refused write.
+snapshot() {
+	sql "SELECT 'c', id, kind, slug, name, parent_id, address, updated_at FROM channels ORDER BY id" \
+		| md5sum
+	sql "SELECT 'r', r.* FROM residents r ORDER BY id" | md5sum
+}
