@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +59,49 @@ static const char *const weekdays[] = {
 struct load_ctx {
 	struct config	*cfg;
 	unsigned char	 seen[NKEYS];
+	FILE		*fp;
+	int		 line;		/* the line inih is reading */
+	int		 why_line;	/* the line of the first error we saw */
 	char		*why;		/* first error's reason, owned */
 };
+
+/* Records the first error only, with the line it was on. */
+static void
+ctx_fail(struct load_ctx *ctx, char *why)
+{
+	if (ctx->why) {
+		free(why);
+		return;
+	}
+	ctx->why = why;
+	ctx->why_line = ctx->line;
+}
+
+/*
+ * inih's line reader: counts lines, so that every error names its own
+ * line, and refuses a line too long for inih's buffer instead of letting
+ * inih cut it in two.
+ */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	size_t len;
+
+	if (fgets(str, num, ctx->fp) == NULL)
+		return NULL;
+	ctx->line++;
+	len = strlen(str);
+	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(ctx->fp)) {
+		int c;
+
+		ctx_fail(ctx, xasprintf("the line is longer than %d bytes", num - 2));
+		while ((c = fgetc(ctx->fp)) != EOF && c != '\n')
+			;
+		str[0] = '\0';		/* an empty line: inih skips it */
+	}
+	return str;
+}
 
 static const char *
 check_oneline(const char *v)
@@ -192,19 +234,20 @@ static int
 parse_size(const char *v, long long *out)
 {
 	char *end;
-	long long n;
+	long long n, unit;
 
 	errno = 0;
 	n = strtoll(v, &end, 10);
 	if (errno || end == v || n < 0 || !isdigit((unsigned char)v[0]))
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case '\0': break;
-	case 'K': n *= 1024; end++; break;
-	case 'M': n *= 1024 * 1024; end++; break;
-	case 'G': n *= 1024LL * 1024 * 1024; end++; break;
+	case '\0': unit = 1; break;
+	case 'K': unit = 1024; end++; break;
+	case 'M': unit = 1024 * 1024; end++; break;
+	case 'G': unit = 1024LL * 1024 * 1024; end++; break;
 	default: return -1;
 	}
+	n = n > LLONG_MAX / unit ? LLONG_MAX : n * unit;	/* then out of range */
 	if (*end == 'B' || *end == 'b')
 		end++;
 	if (*end != '\0')
@@ -292,23 +335,19 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 		if (strcmp(k->key, name) != 0)
 			continue;
 		if (ctx->seen[i]) {
-			if (!ctx->why)
-				ctx->why = xasprintf("[%s] %s is set twice", section, name);
+			ctx_fail(ctx, xasprintf("[%s] %s is set twice", section, name));
 			return 0;
 		}
 		ctx->seen[i] = 1;
 		if ((why = cfg_set(ctx->cfg, k, value)) != NULL) {
-			if (!ctx->why)
-				ctx->why = xasprintf("[%s] %s: %s", section, name, why);
+			ctx_fail(ctx, xasprintf("[%s] %s: %s", section, name, why));
 			free(why);
 			return 0;
 		}
 		return 1;
 	}
-	if (!ctx->why)
-		ctx->why = section_known ?
-		    xasprintf("unknown key '%s' in [%s]", name, section) :
-		    xasprintf("unknown section [%s]", section);
+	ctx_fail(ctx, section_known ? xasprintf("unknown key '%s' in [%s]", name, section) :
+	    xasprintf("unknown section [%s]", section));
 	return 0;
 }
 
@@ -348,11 +387,16 @@ config_load(const char *path, char **err)
 		config_free(ctx.cfg);
 		return NULL;
 	}
-	line = ini_parse_file(fp, cfg_handler, &ctx);
+	ctx.fp = fp;
+	line = ini_parse_stream(cfg_reader, &ctx, cfg_handler, &ctx);
 	fclose(fp);
-	if (line != 0) {
-		*err = xasprintf("%s:%d: %s", path, line,
-		    ctx.why ? ctx.why : "not a 'key = value' line or [section]");
+	if (line != 0 || ctx.why) {
+		/* inih reports its first failing line; ours may come earlier. */
+		if (ctx.why && (line == 0 || ctx.why_line <= line))
+			*err = xasprintf("%s:%d: %s", path, ctx.why_line, ctx.why);
+		else
+			*err = xasprintf("%s:%d: %s", path, line, line == -2 ?
+			    "out of memory" : "not a 'key = value' line or [section]");
 		free(ctx.why);
 		config_free(ctx.cfg);
 		return NULL;
@@ -386,6 +430,26 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
+/* Never prints a password back, alone or inside a URL. */
+static void
+dump_str(struct buf *b, const struct cfg_key *k, const char *v)
+{
+	const char *scheme = strstr(v, "://"), *at, *colon;
+
+	if (strcmp(k->key, "password") == 0 && *v) {
+		buf_puts(b, "(set)");
+	} else if (strstr(v, "password=") != NULL) {
+		buf_puts(b, "(hidden: holds a password)");
+	} else if (scheme && (at = strchr(scheme + 3, '@')) != NULL &&
+	    (colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3))) != NULL) {
+		buf_append(b, v, (size_t)(colon - v));
+		buf_puts(b, ":(hidden)");
+		buf_puts(b, at);
+	} else {
+		buf_puts(b, v);
+	}
+}
+
 char *
 config_dump(const struct config *cfg)
 {
@@ -403,9 +467,7 @@ config_dump(const struct config *cfg)
 		buf_printf(&b, "%s = ", k->key);
 		switch (k->type) {
 		case T_STR:
-			/* Never print a password back. */
-			buf_puts(&b, strcmp(k->key, "password") == 0 && **(char *const *)f ?
-			    "(set)" : *(char *const *)f);
+			dump_str(&b, k, *(char *const *)f);
 			break;
 		case T_INT:
 		case T_SIZE:

@@ -148,7 +148,7 @@ log_phone(const char *e164)
 	char *out = logq_slot();
 	size_t n = e164 ? strlen(e164) : 0;
 
-	if (n < 8 || n > 20 || strspn(e164 + 1, "0123456789") != n - 1) {
+	if (n < 8 || n > 20 || e164[0] != '+' || strspn(e164 + 1, "0123456789") != n - 1) {
 		snprintf(out, LOGQ_SIZE, "(masked)");
 		return out;
 	}

@@ -45,7 +45,6 @@ struct parse {
 	struct strmap	*people;	/* building, unit, name -> line */
 	int		 cur_line;	/* the line being fed to libcsv */
 	int		 rec_line;	/* the line the current record began on */
-	int		 prev_end;	/* the line the previous record ended on */
 	char		**fields;
 	size_t		 nfields, capfields;
 	int		 header_done;
@@ -99,13 +98,6 @@ on_field(void *s, size_t len, void *data)
 	struct parse *p = data;
 	char *v = xstrndup(s ? s : "", len);
 
-	if (p->nfields == 0) {
-		int nl = 0;
-
-		for (size_t i = 0; i < len; i++)
-			nl += ((const char *)s)[i] == '\n';
-		p->rec_line = p->cur_line - nl;
-	}
 	if (strlen(v) != len)
 		complain(p, p->cur_line, "holds a NUL byte");
 	if (p->nfields == p->capfields) {
@@ -311,7 +303,7 @@ row_values(struct parse *p, char *v[NCOLS])
 static long
 row_building(struct parse *p, char *v[NCOLS])
 {
-	long city, parent;
+	long city, parent, building;
 
 	if (*v[COL_CITY] == '\0')
 		complain(p, p->rec_line, "the city is empty");
@@ -325,7 +317,11 @@ row_building(struct parse *p, char *v[NCOLS])
 	if (*v[COL_DISTRICT] && (parent = channel_resolve(p, CHANNEL_DISTRICT,
 	    v[COL_DISTRICT], v[COL_DISTRICT_SLUG], city)) < 0)
 		return -1;
-	return channel_resolve(p, CHANNEL_BUILDING, v[COL_BUILDING], v[COL_BUILDING_SLUG], parent);
+	building = channel_resolve(p, CHANNEL_BUILDING, v[COL_BUILDING], v[COL_BUILDING_SLUG], parent);
+	/* The first address given for a building is its address. */
+	if (building >= 0 && *v[COL_BUILDING_ADDRESS] && p->r->channels[building].address == NULL)
+		p->r->channels[building].address = xstrdup(v[COL_BUILDING_ADDRESS]);
+	return building;
 }
 
 /* -1 after complaining if the file already has this resident. */
@@ -436,7 +432,6 @@ on_record(int term, void *data)
 	for (size_t i = 0; i < p->nfields; i++)
 		free(p->fields[i]);
 	p->nfields = 0;
-	p->prev_end = p->cur_line;
 }
 
 /* The separator: whichever of , ; TAB is most common outside quotes on the first line. */
@@ -457,6 +452,15 @@ guess_delim(const char *s, size_t n)
 	if (count[2] > count[0] && count[2] > count[1])
 		return '\t';
 	return ',';
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
 }
 
 static int
@@ -481,6 +485,9 @@ feed(struct parse *p, struct csv_parser *csv, const char *s, size_t n)
 		size_t len = nl ? (size_t)(nl - (s + off)) + 1 : n - off;
 
 		p->cur_line++;
+		/* libcsv's state 0 (ROW_NOT_BEGUN): a record may start on this line. */
+		if (csv->pstate == 0)
+			p->rec_line = p->cur_line;
 		if (csv_parse(csv, s + off, len, on_field, on_record, p) != len) {
 			complain(p, p->cur_line, "broken quoting: %s (a quote inside a quoted"
 			    " value is written twice: \"\")", csv_strerror(csv_error(csv)));
@@ -489,7 +496,7 @@ feed(struct parse *p, struct csv_parser *csv, const char *s, size_t n)
 		off += len;
 	}
 	if (!p->stop && csv_fini(csv, on_field, on_record, p) != 0)
-		complain(p, p->prev_end + 1, "a quoted value is never closed");
+		complain(p, p->rec_line, "a quoted value is never closed");
 }
 
 int
@@ -517,7 +524,7 @@ ingest_roster_parse(const char *data, size_t len, struct roster *out,
 		data = conv;
 		*cp1252 = 1;
 	}
-	if (len == 0 || data[strspn(data, " \t\r\n")] == '\0') {
+	if (blank(data, len)) {
 		complain(&p, 1, "the file is empty; it needs a header row");
 		free(conv);
 		return p.nerrors;

@@ -105,4 +105,63 @@ void store_residents_free(struct rows *rows);
 /* Allows email to publish to channel slug and below. 0 added, 1 already there, -1 error. */
 int store_publisher_add(struct store *s, const char *slug, const char *email, const char *name);
 
+
+/* ---- intake: what an inbound message's recipient turns into ---- */
+
+/* What the directory says about one sender and one destination. */
+struct store_who {
+	/* in */
+	const char	*sender;	/* From addr-spec or E.164 number */
+	const char	*slug;		/* the channel addressed, or NULL */
+	long		 token_resident;	/* from a reply+ token, else 0 */
+	long		 thread;	/* from a reply+ token, else 0 */
+	int		 by_phone;	/* sender is a phone number */
+	/* out */
+	long		 channel_id;	/* the slug's channel, or the thread's; 0 if none */
+	char		 channel_kind[12];
+	long		 resident_id;	/* a resident with this address in the channel's scope
+					 * (for a token: the token's resident if the address is theirs) */
+	char		*resident_name;
+	long		 any_resident_id;	/* a resident with this address anywhere */
+	long		 building_id;	/* any_resident's building */
+	long		 publisher_id;	/* may publish to the channel */
+	char		*publisher_name;
+	long		 thread_root;	/* the thread's first post, 0 if no such post */
+};
+
+int store_who_lookup(struct store *s, struct store_who *w, size_t n);
+void store_who_clear(struct store_who *w);
+
+struct store_inbound {
+	/* the inbound row */
+	const char	*source;	/* email, sms */
+	const char	*via;
+	const char	*dedup_key;
+	const char	*envelope_from, *recipient, *sender, *subject;
+	const char	*raw;
+	size_t		 rawlen;
+	const char	*disposition;
+	const char	*note;
+	const char	*attachments_json;	/* [{"filename","type","size"}] or NULL */
+	/* the post, when post_kind is set */
+	const char	*post_kind;	/* post, bulletin, reply, or NULL */
+	long		 channel_id;
+	const char	*status, *reason, *topic;
+	const char	*tags_json;	/* ["x","y"] or NULL */
+	long		 resident_id, publisher_id, thread_id;
+	const char	*author, *post_subject, *body;
+	/* a bounce, when bounce_json is set: [{"address","permanent","status","diagnostic"}] */
+	const char	*bounce_json;
+	long		 bounce_outgoing, bounce_resident;
+	/* out */
+	long		 inbound_id;	/* 0 when it was a duplicate */
+	long		 post_id;
+	int		 duplicate;
+};
+
+/* Writes every item in one transaction (the caller holds none open). */
+int store_inbound_write(struct store *s, struct store_inbound *items, size_t n);
+/* The slugs of every channel, for a cache: calls fn for each. */
+int store_channel_slugs(struct store *s, void (*fn)(void *, const char *), void *arg);
+
 #endif
