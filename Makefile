@@ -20,10 +20,12 @@ BINDIR  := bin
 SANFLAGS :=
 endif
 
-PKGS := libpq inih jansson libutf8proc openssl
-# Evaluated lazily, so that 'make deps' can install them first.
+PKGS := libpq inih jansson libutf8proc openssl libpcre2-8 libxml-2.0 libetpan \
+        libmicrohttpd libcurl libesmtp-1.0
+# Evaluated lazily, so that 'make deps' can install them first. libetpan's
+# pkg-config adds a -specs file that silently makes binaries non-PIE: dropped.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv
+PKG_LIBS   = $(filter-out -specs=%,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) -lcsv -lpthread
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
