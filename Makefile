@@ -84,7 +84,12 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libpalier.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(OUT)/libpalier.a $(PKG_LIBS) $(CMOCKA_LIBS)
 
-unit: $(UNIT_BIN)
+TOOLS     := $(patsubst tests/tools/%.c,build/tools/%,$(wildcard tests/tools/*.c))
+build/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -o $@ $< -lpthread
+
+unit: $(UNIT_BIN) $(TOOLS)
 
 deps:
 	@scripts/deps.sh

@@ -38,7 +38,7 @@ CREATE TABLE residents (
     CHECK (email IS NOT NULL OR phone IS NOT NULL)
 );
 -- A resident is the same person across imports: same building, unit and name.
-CREATE UNIQUE INDEX residents_identity ON residents (building_id, unit, lower(name));
+CREATE UNIQUE INDEX residents_identity ON residents (building_id, lower(unit), lower(name));
 CREATE INDEX residents_email ON residents (lower(email));
 CREATE INDEX residents_phone ON residents (phone);
 

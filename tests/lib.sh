@@ -70,3 +70,47 @@ snapshot() {
 		| md5sum
 	sql "SELECT 'r', r.* FROM residents r ORDER BY id" | md5sum
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
+	done
+}
+
+# wait_for PATTERN FILE [SECONDS]: until FILE holds PATTERN.
+wait_for() {
+	local i
+	for ((i = 0; i < ${3:-10} * 10; i++)); do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_palierd CONF [ARGS...]: runs palierd in the background (PALIERD_PID),
+# its log in $T_TMP/palierd.log, and waits until it listens.
+start_palierd() {
+	local conf=$1
+	shift
+	"$PALIERD" -c "$conf" "$@" >>"$T_TMP/palierd.log" 2>&1 &
+	PALIERD_PID=$!
+	wait_for "event=lmtp_listening" "$T_TMP/palierd.log" 10 ||
+		{ not_ok "palierd starts" "$(tail -n 20 "$T_TMP/palierd.log")"; return 1; }
+}
+
+stop_palierd() {
+	[ -n "${PALIERD_PID:-}" ] || return 0
+	kill -TERM "$PALIERD_PID" 2>/dev/null
+	wait "$PALIERD_PID" 2>/dev/null
+	PALIERD_RC=$?
+	PALIERD_PID=
+}
+
+# The log lines of palierd that are warnings or worse, minus expected ones (regex).
+log_problems() {
+	grep -E 'level=(warn|error|fatal)|Sanitizer|runtime error' "$T_TMP/palierd.log" |
+		grep -vE "${1:-^$}" || true
+}

@@ -37,6 +37,7 @@ static const char *check_dburl(const char *);
 static const char *check_domain(const char *);
 static const char *check_oneline(const char *);
 static const char *check_listen(const char *);
+static const char *check_listen_list(const char *);
 static const char *check_imapurl(const char *);
 static const char *check_httpurl(const char *);
 static const char *check_relay(const char *);
@@ -165,6 +166,20 @@ check_listen(const char *v)
 	if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
 		return "has no port between 1 and 65535";
 	return check_oneline(v);
+}
+
+/* One or more listen addresses, separated by spaces (at most 4). */
+static const char *
+check_listen_list(const char *v)
+{
+	char *copy = xstrdup(v), *save = NULL;
+	const char *why = NULL;
+	int n = 0;
+
+	for (char *tok = strtok_r(copy, " \t", &save); tok && !why; tok = strtok_r(NULL, " \t", &save))
+		why = ++n > 4 ? "has more than 4 addresses" : check_listen(tok);
+	free(copy);
+	return why ? why : n ? NULL : "must not be empty";
 }
 
 static const char *

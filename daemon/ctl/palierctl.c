@@ -65,9 +65,12 @@ ctl_connect(struct ctl *c, int migrating)
 	int missing;
 
 	if ((c->store = store_open(c->cfg->database_url, &err)) == NULL) {
-		fprintf(stderr, "palierctl: %s: the database is unreachable: %s\n", c->cmd, err);
+		int refused = store_refusal(err);
+
+		fprintf(stderr, "palierctl: %s: %s: %s\n", c->cmd, refused ?
+		    "the database refused the connection" : "the database is unreachable", err);
 		free(err);
-		return EXIT_TEMPFAIL;
+		return refused ? EXIT_USER : EXIT_TEMPFAIL;
 	}
 	if (!migrating && store_schema_check(c->store, &missing) < 0)
 		return ctl_store_fail(c);

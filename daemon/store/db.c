@@ -39,6 +39,20 @@ store_open(const char *url, char **err)
 	return s;
 }
 
+int
+store_refusal(const char *err)
+{
+	static const char *const signs[] = {
+		"does not exist", "authentication failed", "no pg_hba.conf entry",
+		"password", "invalid connection option", "invalid URI", "permission denied",
+	};
+
+	for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++)
+		if (strstr(err, signs[i]))
+			return 1;
+	return 0;
+}
+
 void
 store_close(struct store *s)
 {

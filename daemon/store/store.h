@@ -16,6 +16,12 @@ struct store;
 
 /* Connects; NULL (and *err, caller frees) when the database is unreachable. */
 struct store *store_open(const char *url, char **err);
+/*
+ * 1 if a connection error (the text store_open gave) is the operator's to
+ * fix — an unknown role or database, a refused password — rather than a
+ * database that is down.
+ */
+int store_refusal(const char *err);
 void store_close(struct store *s);
 /* 1 if the last failure came from a lost or unreachable database. */
 int store_down(const struct store *s);
@@ -119,6 +125,8 @@ struct store_who {
 	/* out */
 	long		 channel_id;	/* the slug's channel, or the thread's; 0 if none */
 	char		 channel_kind[12];
+	long		 district_id;	/* the channel's district (itself if one), 0 if none */
+	long		 city_id;	/* the channel's city */
 	long		 resident_id;	/* a resident with this address in the channel's scope
 					 * (for a token: the token's resident if the address is theirs) */
 	char		*resident_name;

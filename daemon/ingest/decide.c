@@ -1,0 +1,241 @@
+/*
+ * decide.c — who may post where. A resident of the channel posts; a
+ * publisher of it (or above) sends a bulletin; anyone else is held. A
+ * reply token used from another address is held, never trusted. Posts go
+ * through the filter rules; auto-replies are kept and never posted.
+ * Reasons are French: moderators read them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "ingest/decide.h"
+
+void
+decide_who(const struct intake_item *it, struct store_who *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->sender = it->sender ? it->sender : "";
+	w->by_phone = it->by_phone;
+	if (it->route.kind == ROUTE_CHANNEL)
+		w->slug = it->route.slug;
+	if (it->route.kind == ROUTE_REPLY) {
+		w->token_resident = (long)it->route.a;
+		w->thread = (long)it->route.b;
+	}
+}
+
+static void
+row_base(const struct intake_item *it, struct store_inbound *row, const char *disposition)
+{
+	memset(row, 0, sizeof(*row));
+	row->source = it->source;
+	row->via = it->via;
+	row->dedup_key = it->dedup_key;
+	row->envelope_from = it->envelope_from;
+	row->recipient = it->recipient;
+	row->sender = it->sender;
+	row->subject = it->subject;
+	row->raw = it->raw;
+	row->rawlen = it->rawlen;
+	row->attachments_json = it->attachments_json;
+	row->disposition = disposition;
+}
+
+static void
+classify(const struct intake_item *it, enum classify_role role, const struct rules *rules,
+    struct decide_scratch *sc)
+{
+	struct classify_input in = {
+		it->by_phone ? CLASSIFY_SMS : CLASSIFY_EMAIL, role,
+		it->subject ? it->subject : "", it->body ? it->body : "",
+		it->header_names, it->header_values, it->nheaders,
+	};
+
+	if (rules == NULL) {
+		memset(&sc->cls, 0, sizeof(sc->cls));
+		return;
+	}
+	classify_run(rules, &in, &sc->cls);
+}
+
+static const char *
+tags_json(struct decide_scratch *sc)
+{
+	json_t *arr;
+
+	if (sc->cls.ntags == 0)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; i < sc->cls.ntags; i++)
+		json_array_append_new(arr, json_string(sc->cls.tags[i]));
+	sc->tags_json = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return sc->tags_json;
+}
+
+/* The post's status and reason: the rules' decision, never milder than forced. */
+static void
+post_status(struct store_inbound *row, struct decide_scratch *sc, const char *forced_hold)
+{
+	row->topic = sc->cls.topic;
+	row->tags_json = tags_json(sc);
+	if (sc->cls.decision == CLASSIFY_REFUSE) {
+		row->status = "refused";
+		row->reason = sc->cls.reason;
+	} else if (forced_hold || sc->cls.decision == CLASSIFY_HOLD) {
+		row->status = "held";
+		row->reason = forced_hold ? forced_hold : sc->cls.reason;
+	} else {
+		row->status = "published";
+	}
+}
+
+/* Moves a post up to its district or city when a rule says so. */
+static long
+scoped_channel(const struct store_who *w, const struct decide_scratch *sc)
+{
+	if (sc->cls.scope == CLASSIFY_DISTRICT && w->district_id)
+		return w->district_id;
+	if (sc->cls.scope == CLASSIFY_CITY && w->city_id)
+		return w->city_id;
+	return w->channel_id;
+}
+
+static int
+decide_channel(struct intake_item *it, const struct store_who *w, const struct rules *rules,
+    struct store_inbound *row, struct decide_scratch *sc)
+{
+	const char *hold = NULL;
+	enum classify_role role;
+
+	if (w->channel_id == 0) {
+		it->result = INTAKE_REJECT;
+		return -1;
+	}
+	if (it->automatic) {
+		row_base(it, row, "automatic");
+		row->note = it->automatic_why;
+		return 0;
+	}
+	if (w->publisher_id && !it->by_phone) {
+		role = CLASSIFY_PUBLISHER;
+		row_base(it, row, "bulletin");
+		row->post_kind = "bulletin";
+		row->publisher_id = w->publisher_id;
+		sc->author = xstrdup(w->publisher_name ? w->publisher_name :
+		    it->sender_name ? it->sender_name : it->sender);
+	} else {
+		role = w->resident_id ? CLASSIFY_RESIDENT : CLASSIFY_UNKNOWN;
+		row_base(it, row, "post");
+		row->post_kind = "post";
+		row->resident_id = w->resident_id;
+		sc->author = xstrdup(w->resident_name ? w->resident_name :
+		    it->sender_name ? it->sender_name : it->sender ? it->sender : "?");
+		if (!w->resident_id)
+			hold = "l'expéditeur n'est pas un résident de ce canal";
+	}
+	if (it->unverified)
+		hold = "l'adresse de l'expéditeur n'a pas pu être vérifiée";
+	classify(it, role, rules, sc);
+	post_status(row, sc, hold);
+	row->channel_id = scoped_channel(w, sc);
+	row->author = sc->author;
+	row->post_subject = it->subject ? it->subject : "";
+	row->body = it->body ? it->body : "";
+	return 0;
+}
+
+static int
+decide_reply(struct intake_item *it, const struct store_who *w, const struct rules *rules,
+    struct store_inbound *row, struct decide_scratch *sc)
+{
+	const char *hold = NULL;
+
+	if (w->thread_root == 0 || w->channel_id == 0) {
+		it->result = INTAKE_REJECT;
+		return -1;
+	}
+	if (it->automatic) {
+		row_base(it, row, "automatic");
+		row->note = it->automatic_why;
+		return 0;
+	}
+	row_base(it, row, "reply");
+	row->post_kind = "reply";
+	row->thread_id = w->thread_root;
+	row->channel_id = w->channel_id;
+	row->resident_id = w->resident_id;
+	if (!w->resident_id)
+		hold = "jeton de réponse utilisé depuis une autre adresse";
+	else if (it->unverified)
+		hold = "l'adresse de l'expéditeur n'a pas pu être vérifiée";
+	sc->author = xstrdup(w->resident_name ? w->resident_name :
+	    it->sender_name ? it->sender_name : it->sender ? it->sender : "?");
+	classify(it, w->resident_id ? CLASSIFY_RESIDENT : CLASSIFY_UNKNOWN, rules, sc);
+	post_status(row, sc, hold);
+	row->author = sc->author;
+	row->post_subject = it->subject ? it->subject : "";
+	row->body = it->body ? it->body : "";
+	return 0;
+}
+
+int
+decide_row(struct intake_item *it, const struct store_who *w, const struct rules *rules,
+    struct store_inbound *row, struct decide_scratch *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	switch (it->route.kind) {
+	case ROUTE_CHANNEL:
+		return decide_channel(it, w, rules, row, sc);
+	case ROUTE_REPLY:
+		return decide_reply(it, w, rules, row, sc);
+	case ROUTE_BOUNCE:
+		if (it->bounce_json) {
+			row_base(it, row, "bounce");
+			row->bounce_json = it->bounce_json;
+			row->bounce_outgoing = (long)it->route.b;
+			row->bounce_resident = (long)it->route.a;
+		} else {
+			row_base(it, row, it->automatic ? "automatic" : "ignored");
+			row->note = it->automatic ? it->automatic_why : "not a bounce";
+		}
+		return 0;
+	case ROUTE_VOTE:
+		row_base(it, row, it->automatic ? "automatic" : "vote");
+		row->note = it->automatic ? it->automatic_why : "votes are counted from the poll issue on";
+		return 0;
+	case ROUTE_HELP:
+		row_base(it, row, it->automatic ? "automatic" : "command");
+		row->note = it->automatic_why;
+		return 0;
+	default:
+		row_base(it, row, "ignored");
+		row->note = "no handler for this address yet";
+		return 0;
+	}
+}
+
+void
+decide_finish(struct intake_item *it, const struct store_inbound *row)
+{
+	it->result = INTAKE_STORED;
+	it->inbound_id = row->inbound_id;
+	it->post_id = row->post_id;
+	snprintf(it->disposition, sizeof(it->disposition), "%s", row->disposition);
+	snprintf(it->status, sizeof(it->status), "%s", row->post_kind && row->status ? row->status : "");
+}
+
+void
+decide_scratch_free(struct decide_scratch *sc)
+{
+	classify_result_free(&sc->cls);
+	free(sc->tags_json);
+	free(sc->note);
+	free(sc->author);
+	memset(sc, 0, sizeof(*sc));
+}

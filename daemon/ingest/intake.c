@@ -1,0 +1,269 @@
+/*
+ * intake.c — the group commit. Sessions (LMTP, IMAP, SMS webhooks) queue
+ * items and wait; writer threads take everything queued, ask the directory
+ * about all of it in one query, classify, write it in one transaction and
+ * wake the sessions. A session never hears "stored" before the commit.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/strmap.h"
+#include "ingest/decide.h"
+#include "ingest/intake.h"
+#include "store/store.h"
+
+#define NWRITERS	2
+#define BATCH_MAX	256
+#define SLUGS_TTL	30	/* seconds a slug list is trusted */
+#define SLUGS_MISS_TTL	1	/* ...or after a miss, seconds before asking again */
+
+struct intake {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 more;		/* items were queued, or stopping */
+	pthread_cond_t	 done;		/* results were set */
+	struct intake_item **queue;
+	size_t		 n, cap;
+	int		 stopping;
+	pthread_t	 writers[NWRITERS];
+	char		*url;
+	unsigned char	 key[SECRET_LEN];
+
+	pthread_rwlock_t rules_lock;
+	struct rules	*rules;
+
+	pthread_mutex_t	 slugs_mu;	/* the channel slugs, for RCPT */
+	struct strmap	*slugs;
+	time_t		 slugs_at;
+	struct store	*slugs_store;
+};
+
+static void
+fail_all(struct intake_item **items, size_t n, enum intake_result r)
+{
+	for (size_t i = 0; i < n; i++)
+		items[i]->result = r;
+}
+
+/* Writes the batch; on a failure that isn't the database's, item by item. */
+static void
+write_batch(struct store *s, struct intake_item **items, struct store_inbound *rows, size_t n)
+{
+	if (n == 0)
+		return;
+	if (store_inbound_write(s, rows, n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			decide_finish(items[i], &rows[i]);
+		return;
+	}
+	if (store_down(s) || n == 1) {
+		log_error("intake_write_failed", "items=%zu down=%d error=%s", n, store_down(s),
+		    log_q(store_error(s)));
+		fail_all(items, n, INTAKE_TEMPFAIL);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		write_batch(s, &items[i], &rows[i], 1);
+}
+
+static void
+process(struct intake *in, struct store **sp, struct intake_item **items, size_t n)
+{
+	struct store_who *who = xcalloc(n, sizeof(*who));
+	struct store_inbound *rows = xcalloc(n, sizeof(*rows));
+	struct decide_scratch *scratch = xcalloc(n, sizeof(*scratch));
+	struct intake_item **todo = xcalloc(n, sizeof(*todo));
+	struct store_inbound *torows = xcalloc(n, sizeof(*torows));
+	size_t m = 0;
+	char *err = NULL;
+
+	if (*sp == NULL && (*sp = store_open(in->url, &err)) == NULL) {
+		log_error("intake_db_unreachable", "error=%s", log_q(err));
+		free(err);
+		fail_all(items, n, INTAKE_TEMPFAIL);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		decide_who(items[i], &who[i]);
+	if (store_who_lookup(*sp, who, n) < 0) {
+		log_error("intake_lookup_failed", "error=%s", log_q(store_error(*sp)));
+		fail_all(items, n, INTAKE_TEMPFAIL);
+		goto out;
+	}
+	pthread_rwlock_rdlock(&in->rules_lock);
+	for (size_t i = 0; i < n; i++)
+		if (decide_row(items[i], &who[i], in->rules, &rows[i], &scratch[i]) == 0) {
+			todo[m] = items[i];
+			torows[m++] = rows[i];
+		}
+	pthread_rwlock_unlock(&in->rules_lock);
+	write_batch(*sp, todo, torows, m);
+out:
+	if (*sp && store_down(*sp)) {
+		store_close(*sp);
+		*sp = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		store_who_clear(&who[i]);
+		decide_scratch_free(&scratch[i]);
+	}
+	free(who);
+	free(rows);
+	free(scratch);
+	free(todo);
+	free(torows);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct intake *in = arg;
+	struct store *s = NULL;
+	struct intake_item *batch[BATCH_MAX];
+
+	pthread_mutex_lock(&in->mu);
+	for (;;) {
+		size_t n;
+
+		while (in->n == 0 && !in->stopping)
+			pthread_cond_wait(&in->more, &in->mu);
+		if (in->n == 0)
+			break;
+		n = in->n < BATCH_MAX ? in->n : BATCH_MAX;
+		memcpy(batch, in->queue, n * sizeof(*batch));
+		memmove(in->queue, in->queue + n, (in->n - n) * sizeof(*in->queue));
+		in->n -= n;
+		pthread_mutex_unlock(&in->mu);
+		process(in, &s, batch, n);
+		pthread_mutex_lock(&in->mu);
+		pthread_cond_broadcast(&in->done);
+	}
+	pthread_mutex_unlock(&in->mu);
+	store_close(s);
+	return NULL;
+}
+
+struct intake *
+ingest_intake_new(const char *url, const unsigned char key[SECRET_LEN])
+{
+	struct intake *in = xcalloc(1, sizeof(*in));
+
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->more, NULL);
+	pthread_cond_init(&in->done, NULL);
+	pthread_rwlock_init(&in->rules_lock, NULL);
+	pthread_mutex_init(&in->slugs_mu, NULL);
+	in->url = xstrdup(url);
+	memcpy(in->key, key, SECRET_LEN);
+	for (int i = 0; i < NWRITERS; i++)
+		if (pthread_create(&in->writers[i], NULL, writer_main, in) != 0)
+			fatal("pthread_create", "what=intake_writer");
+	return in;
+}
+
+void
+ingest_intake_free(struct intake *in)
+{
+	if (in == NULL)
+		return;
+	pthread_mutex_lock(&in->mu);
+	in->stopping = 1;
+	pthread_cond_broadcast(&in->more);
+	pthread_mutex_unlock(&in->mu);
+	for (int i = 0; i < NWRITERS; i++)
+		pthread_join(in->writers[i], NULL);
+	classify_rules_free(in->rules);
+	strmap_free(in->slugs);
+	store_close(in->slugs_store);
+	free(in->queue);
+	free(in->url);
+	explicit_bzero(in->key, sizeof(in->key));
+	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->more);
+	pthread_cond_destroy(&in->done);
+	pthread_rwlock_destroy(&in->rules_lock);
+	pthread_mutex_destroy(&in->slugs_mu);
+	free(in);
+}
+
+void
+ingest_intake_set_rules(struct intake *in, struct rules *rules)
+{
+	struct rules *old;
+
+	pthread_rwlock_wrlock(&in->rules_lock);
+	old = in->rules;
+	in->rules = rules;
+	pthread_rwlock_unlock(&in->rules_lock);
+	classify_rules_free(old);
+}
+
+void
+ingest_intake_submit(struct intake *in, struct intake_item **items, size_t n)
+{
+	pthread_mutex_lock(&in->mu);
+	if (in->n + n > in->cap) {
+		in->cap = (in->n + n) * 2;
+		in->queue = xreallocarray(in->queue, in->cap, sizeof(*in->queue));
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i]->result = INTAKE_PENDING;
+		in->queue[in->n++] = items[i];
+	}
+	pthread_cond_signal(&in->more);
+	for (size_t i = 0; i < n; i++)
+		while (items[i]->result == INTAKE_PENDING)
+			pthread_cond_wait(&in->done, &in->mu);
+	pthread_mutex_unlock(&in->mu);
+}
+
+static void
+slug_add(void *arg, const char *slug)
+{
+	strmap_put(arg, slug, 1);
+}
+
+/* Refreshes the slug list; the caller holds slugs_mu. */
+static int
+slugs_refresh(struct intake *in)
+{
+	struct strmap *m = strmap_new();
+	char *err = NULL;
+
+	if (in->slugs_store == NULL && (in->slugs_store = store_open(in->url, &err)) == NULL) {
+		free(err);
+		strmap_free(m);
+		return -1;
+	}
+	if (store_channel_slugs(in->slugs_store, slug_add, m) < 0) {
+		store_close(in->slugs_store);
+		in->slugs_store = NULL;
+		strmap_free(m);
+		return -1;
+	}
+	strmap_free(in->slugs);
+	in->slugs = m;
+	in->slugs_at = time(NULL);
+	return 0;
+}
+
+int
+ingest_intake_channel_known(struct intake *in, const char *slug)
+{
+	long v;
+	int known = -1;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&in->slugs_mu);
+	if (in->slugs && now - in->slugs_at < SLUGS_TTL && strmap_get(in->slugs, slug, &v))
+		known = 1;
+	else if (in->slugs && now - in->slugs_at < SLUGS_MISS_TTL)
+		known = 0;
+	else if (slugs_refresh(in) == 0)
+		known = strmap_get(in->slugs, slug, &v);
+	pthread_mutex_unlock(&in->slugs_mu);
+	return known;
+}

@@ -1,0 +1,207 @@
+/*
+ * intake.c — the directory questions an inbound message asks (who is the
+ * sender, may they post here, which thread) and the one transaction that
+ * writes what palier made of it. Batched: one lookup query and one
+ * transaction for many messages. Duplicates (same dedup key) write nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "store/db.h"
+
+static const char who_sql[] =
+    "SELECT j.i, ch.id, ch.kind, res.id, res.name, anyres.id, anyres.building_id,"
+    "  pub.id, pub.name, th.root, up.district, up.city"
+    " FROM jsonb_to_recordset($1::jsonb)"
+    "   AS j(i int, sender text, slug text, tres bigint, thread bigint, phone boolean)"
+    " LEFT JOIN LATERAL (SELECT coalesce(p.thread_id, p.id) AS root, p.channel_id FROM posts p"
+    "   WHERE j.thread > 0 AND p.id = j.thread) th ON true"
+    " LEFT JOIN LATERAL (SELECT c.id, c.kind, c.parent_id FROM channels c"
+    "   WHERE c.slug = j.slug OR c.id = th.channel_id LIMIT 1) ch ON true"
+    " LEFT JOIN LATERAL (SELECT r.id, r.name FROM residents r"
+    "   JOIN channels b ON b.id = r.building_id LEFT JOIN channels d ON d.id = b.parent_id"
+    "   WHERE ((j.phone AND r.phone = j.sender) OR (NOT j.phone AND lower(r.email) = lower(j.sender)))"
+    "     AND (j.tres = 0 OR r.id = j.tres) AND ch.id IN (b.id, b.parent_id, d.parent_id)"
+    "   ORDER BY r.id LIMIT 1) res ON true"
+    " LEFT JOIN LATERAL (SELECT r.id, r.building_id FROM residents r"
+    "   WHERE (j.phone AND r.phone = j.sender) OR (NOT j.phone AND lower(r.email) = lower(j.sender))"
+    "   ORDER BY r.id LIMIT 1) anyres ON true"
+    " LEFT JOIN LATERAL (SELECT p.id, p.name FROM publishers p"
+    "   WHERE NOT j.phone AND lower(p.email) = lower(j.sender) AND p.channel_id IN"
+    "     (ch.id, ch.parent_id, (SELECT parent_id FROM channels WHERE id = ch.parent_id))"
+    "   ORDER BY p.id LIMIT 1) pub ON true"
+    " LEFT JOIN LATERAL (SELECT"
+    "   CASE WHEN ch.kind = 'district' THEN ch.id WHEN p1.kind = 'district' THEN p1.id END AS district,"
+    "   CASE WHEN ch.kind = 'city' THEN ch.id WHEN p1.kind = 'city' THEN p1.id ELSE p2.id END AS city"
+    "   FROM (SELECT 1) one LEFT JOIN channels p1 ON p1.id = ch.parent_id"
+    "   LEFT JOIN channels p2 ON p2.id = p1.parent_id) up ON true"
+    " ORDER BY j.i";
+
+static long
+num(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : atol(PQgetvalue(r, row, col));
+}
+
+static char *
+who_json(const struct store_who *w, size_t n)
+{
+	json_t *arr = json_array();
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:i, s:s?, s:s?, s:I, s:I, s:b}",
+		    "i", (int)i, "sender", w[i].sender, "slug", w[i].slug,
+		    "tres", (json_int_t)w[i].token_resident, "thread", (json_int_t)w[i].thread,
+		    "phone", w[i].by_phone));
+	s = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return s;
+}
+
+int
+store_who_lookup(struct store *s, struct store_who *w, size_t n)
+{
+	char *doc = who_json(w, n);
+	const char *params[1] = { doc };
+	PGresult *r = db_exec(s, who_sql, 1, params);
+
+	free(doc);
+	if (r == NULL)
+		return -1;
+	for (int row = 0; row < PQntuples(r) && (size_t)row < n; row++) {
+		struct store_who *x = &w[atoi(PQgetvalue(r, row, 0))];
+
+		x->channel_id = num(r, row, 1);
+		snprintf(x->channel_kind, sizeof(x->channel_kind), "%s", PQgetvalue(r, row, 2));
+		x->resident_id = num(r, row, 3);
+		x->resident_name = db_strdup(r, row, 4);
+		x->any_resident_id = num(r, row, 5);
+		x->building_id = num(r, row, 6);
+		x->publisher_id = num(r, row, 7);
+		x->publisher_name = db_strdup(r, row, 8);
+		x->thread_root = num(r, row, 9);
+		x->district_id = num(r, row, 10);
+		x->city_id = num(r, row, 11);
+	}
+	PQclear(r);
+	return 0;
+}
+
+void
+store_who_clear(struct store_who *w)
+{
+	free(w->resident_name);
+	free(w->publisher_name);
+	w->resident_name = w->publisher_name = NULL;
+}
+
+static const char write_sql[] =
+    "WITH ins AS ("
+    " INSERT INTO inbound (source, via, dedup_key, envelope_from, recipient, sender, subject,"
+    "   raw, disposition, note)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10)"
+    " ON CONFLICT (dedup_key) DO NOTHING RETURNING id),"
+    " att AS (INSERT INTO attachments (inbound_id, filename, content_type, size)"
+    "   SELECT ins.id, a->>'filename', a->>'type', (a->>'size')::bigint"
+    "   FROM ins, jsonb_array_elements(coalesce($11::jsonb, '[]')) a),"
+    " post AS (INSERT INTO posts (inbound_id, channel_id, kind, status, reason, topic, tags,"
+    "   source, resident_id, publisher_id, author, sender, subject, body, thread_id, decided_at)"
+    "   SELECT ins.id, $12, $13, $14, $15, $16,"
+    "     ARRAY(SELECT jsonb_array_elements_text(coalesce($17::jsonb, '[]'))),"
+    "     $1, $18, $19, $20, $6, $21, $22, $23,"
+    "     CASE WHEN $14::text <> 'held' THEN now() END"
+    "   FROM ins WHERE $13::text IS NOT NULL RETURNING id),"
+    " bnc AS (INSERT INTO bounces (inbound_id, outgoing_id, resident_id, address, permanent,"
+    "   status, diagnostic)"
+    "   SELECT ins.id, $24, $25, b->>'address', (b->>'permanent')::boolean, b->>'status',"
+    "     b->>'diagnostic'"
+    "   FROM ins, jsonb_array_elements(coalesce($26::jsonb, '[]')) b RETURNING permanent),"
+    " hard AS (SELECT count(*) AS n FROM bnc WHERE permanent),"
+    " score AS (UPDATE residents SET bounce_score = bounce_score + hard.n,"
+    "   email_suspended_at = CASE WHEN bounce_score + hard.n >= 3"
+    "     THEN coalesce(email_suspended_at, now()) ELSE email_suspended_at END"
+    "   FROM hard WHERE residents.id = $25 AND hard.n > 0)"
+    " SELECT (SELECT id FROM ins), (SELECT id FROM post)";
+
+#define NPARAMS 26
+
+/* A bigint parameter: NULL for 0. */
+static const char *
+idparam(char *buf, size_t size, long v)
+{
+	if (v == 0)
+		return NULL;
+	snprintf(buf, size, "%ld", v);
+	return buf;
+}
+
+static int
+write_one(struct store *s, struct store_inbound *it)
+{
+	char ids[6][24];
+	const char *p[NPARAMS] = {
+		it->source, it->via, it->dedup_key, it->envelope_from, it->recipient,
+		it->sender, it->subject, it->raw, it->disposition, it->note,
+		it->attachments_json, idparam(ids[0], 24, it->channel_id), it->post_kind,
+		it->status, it->reason, it->topic, it->tags_json,
+		idparam(ids[1], 24, it->resident_id), idparam(ids[2], 24, it->publisher_id),
+		it->author, it->post_subject, it->body, idparam(ids[3], 24, it->thread_id),
+		idparam(ids[4], 24, it->bounce_outgoing), idparam(ids[5], 24, it->bounce_resident),
+		it->bounce_json,
+	};
+	int lengths[NPARAMS] = { 0 }, formats[NPARAMS] = { 0 };
+	PGresult *r;
+
+	lengths[7] = (int)it->rawlen;
+	formats[7] = 1;		/* the raw message goes as bytes, unescaped */
+	r = PQexecParams(s->conn, write_sql, NPARAMS, NULL, p, lengths, formats, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *msg = PQresultErrorMessage(r);
+
+		db_fail(s, "inbound: %.*s", (int)strcspn(msg, "\n"), msg);
+		s->down = PQstatus(s->conn) != CONNECTION_OK;
+		PQclear(r);
+		return -1;
+	}
+	it->inbound_id = num(r, 0, 0);
+	it->post_id = num(r, 0, 1);
+	it->duplicate = it->inbound_id == 0;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_inbound_write(struct store *s, struct store_inbound *items, size_t n)
+{
+	if (db_begin(s) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (write_one(s, &items[i]) < 0) {
+			db_rollback(s);
+			return -1;
+		}
+	if (db_commit(s) < 0) {
+		db_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_channel_slugs(struct store *s, void (*fn)(void *, const char *), void *arg)
+{
+	PGresult *r = db_exec(s, "SELECT slug FROM channels", 0, NULL);
+
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		fn(arg, PQgetvalue(r, i, 0));
+	PQclear(r);
+	return 0;
+}
