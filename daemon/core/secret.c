@@ -13,22 +13,19 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/secret.h"
 
 static int
-mkdir_parents(const char *path)
+mkdir_parents_of(const char *path)
 {
-	char *dir = xstrdup(path);
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	int rc = 0;
 
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			rc = -1;
-		*p = '/';
+	if (slash && slash != dir) {
+		*slash = '\0';
+		rc = fs_mkdir_p(dir, 0700);
 	}
 	free(dir);
 	return rc;
@@ -41,7 +38,7 @@ secret_create(const char *path, char **err)
 	char hex[SECRET_LEN * 2 + 2], *tmp = xasprintf("%s.XXXXXX", path);
 	int fd, rc = -1;
 
-	if (mkdir_parents(path) < 0 || (fd = mkstemp(tmp)) < 0) {
+	if (mkdir_parents_of(path) < 0 || (fd = mkstemp(tmp)) < 0) {
 		*err = xasprintf("%s: cannot create: %s", path, strerror(errno));
 		free(tmp);
 		return -1;

@@ -172,4 +172,52 @@ int store_inbound_write(struct store *s, struct store_inbound *items, size_t n);
 /* The slugs of every channel, for a cache: calls fn for each. */
 int store_channel_slugs(struct store *s, void (*fn)(void *, const char *), void *arg);
 
+/* ---- fan-out and the outgoing queue ---- */
+
+struct store_fanout_stats {
+	long	posts, emails, sms;
+};
+
+/*
+ * Turns published posts not yet fanned out into outgoing messages, in one
+ * transaction: a bulletin to every resident in scope (email, and SMS for
+ * those who chose it or whose email is suspended), a post to the residents
+ * in scope who asked for immediate notices (never its author).
+ */
+int store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st);
+
+enum store_out_result { OUT_PENDING = 0, OUT_SENT, OUT_TEMPFAIL, OUT_PERMFAIL };
+
+/* A claimed outgoing message and what rendering it needs. */
+struct store_out {
+	long	 id, content_id, resident_id;
+	char	 kind[8];		/* email, sms */
+	char	*recipient;
+	int	 attempts;
+	char	*purpose;		/* bulletin, post, ... */
+	char	*data;			/* the content's JSON */
+	long	 post_id, thread_id;	/* thread_id: the thread's first post */
+	char	*post_kind, *post_subject, *post_body, *post_author, *post_topic;
+	char	*channel_slug, *channel_name, *channel_kind;
+	char	*resident_name;
+	/* set by the sender */
+	enum store_out_result result;
+	char	*error;			/* owned */
+	char	*gateway_id;		/* owned */
+	int	 segments;
+};
+
+/* Claims up to limit messages of kind under a lease of lease_s seconds. */
+int store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
+    struct store_out **out, size_t *n);
+/* Records each message's result: sent, retried later with backoff, or failed. */
+int store_outgoing_done(struct store *s, struct store_out *msgs, size_t n);
+void store_out_free(struct store_out *msgs, size_t n);
+
+struct queue_row {
+	char	kind[8], state[12];
+	long	count, segments;
+};
+int store_queue_stats(struct store *s, struct rows *out);
+
 #endif

@@ -1,0 +1,226 @@
+/*
+ * outgoing.c — fan-out of published posts into the outgoing queue, and the
+ * queue itself: claimed with FOR UPDATE SKIP LOCKED under a lease, marked
+ * in batches. A worker that dies leaves a lease that expires: the message
+ * goes again (at least once). Never one commit per recipient.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "store/db.h"
+
+#define MAX_ATTEMPTS 12
+
+/* Residents in scope of a channel: its buildings, whatever its level. */
+#define IN_SCOPE(chan) \
+    " JOIN channels b ON b.id = r.building_id LEFT JOIN channels d ON d.id = b.parent_id" \
+    " WHERE " chan " IN (b.id, b.parent_id, d.parent_id)"
+
+static const char fanout_sql[] =
+    "WITH p AS (SELECT id, kind, channel_id, resident_id FROM posts"
+    "   WHERE status = 'published' AND fanned_out_at IS NULL ORDER BY id LIMIT $1"
+    "   FOR UPDATE SKIP LOCKED),"
+    " c AS (INSERT INTO contents (purpose, post_id, channel_id)"
+    "   SELECT CASE WHEN kind = 'bulletin' THEN 'bulletin' ELSE 'post' END, id, channel_id FROM p"
+    "   RETURNING id, post_id, purpose, channel_id),"
+    " scope AS (SELECT c.id AS content_id, c.purpose, p.resident_id AS author, r.id, r.email,"
+    "   r.phone, r.digest, r.sms, r.email_stopped_at, r.email_suspended_at, r.sms_stopped_at"
+    "   FROM c JOIN p ON p.id = c.post_id, residents r" IN_SCOPE("c.channel_id") "),"
+    " e AS (INSERT INTO outgoing (content_id, kind, resident_id, recipient)"
+    "   SELECT content_id, 'email', id, email FROM scope"
+    "   WHERE email IS NOT NULL AND email_stopped_at IS NULL AND email_suspended_at IS NULL"
+    "     AND (purpose = 'bulletin' OR (digest = 'immediate' AND id IS DISTINCT FROM author))"
+    "   RETURNING 1),"
+    " m AS (INSERT INTO outgoing (content_id, kind, resident_id, recipient)"
+    "   SELECT content_id, 'sms', id, phone FROM scope"
+    "   WHERE purpose = 'bulletin' AND phone IS NOT NULL AND sms_stopped_at IS NULL"
+    "     AND (sms OR email IS NULL OR email_suspended_at IS NOT NULL)"
+    "   RETURNING 1),"
+    " done AS (UPDATE posts SET fanned_out_at = now() WHERE id IN (SELECT id FROM p) RETURNING 1)"
+    " SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM e), (SELECT count(*) FROM m)";
+
+int
+store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st)
+{
+	char lim[16];
+	const char *params[1] = { lim };
+	PGresult *r;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	memset(st, 0, sizeof(*st));
+	if ((r = db_exec(s, fanout_sql, 1, params)) == NULL)
+		return -1;
+	st->posts = atol(PQgetvalue(r, 0, 0));
+	st->emails = atol(PQgetvalue(r, 0, 1));
+	st->sms = atol(PQgetvalue(r, 0, 2));
+	PQclear(r);
+	if (st->posts)
+		log_info("fanout", "posts=%ld emails=%ld sms=%ld", st->posts, st->emails, st->sms);
+	return 0;
+}
+
+static const char claim_sql[] =
+    "WITH c AS (SELECT o.id FROM outgoing o WHERE o.kind = $1"
+    "   AND ((o.state = 'queued' AND o.not_before <= now())"
+    "     OR (o.state = 'sending' AND o.lease_until < now()))"
+    "   ORDER BY o.urgent DESC, o.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " UPDATE outgoing o SET state = 'sending', attempts = o.attempts + 1,"
+    "   lease_until = now() + make_interval(secs => $3::int)"
+    " FROM c, contents ct LEFT JOIN posts p ON p.id = ct.post_id"
+    "   LEFT JOIN channels ch ON ch.id = coalesce(p.channel_id, ct.channel_id)"
+    " WHERE o.id = c.id AND ct.id = o.content_id"
+    " RETURNING o.id, o.content_id, o.resident_id, o.recipient, o.attempts, ct.purpose,"
+    "   ct.data::text, p.id, coalesce(p.thread_id, p.id), p.kind, p.subject, p.body, p.author,"
+    "   p.topic, ch.slug, ch.name, ch.kind,"
+    "   (SELECT name FROM residents WHERE id = o.resident_id)";
+
+static long
+num(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : atol(PQgetvalue(r, row, col));
+}
+
+static void
+out_fill(struct store_out *m, const PGresult *r, int i, const char *kind)
+{
+	m->id = num(r, i, 0);
+	m->content_id = num(r, i, 1);
+	m->resident_id = num(r, i, 2);
+	snprintf(m->kind, sizeof(m->kind), "%s", kind);
+	m->recipient = db_strdup(r, i, 3);
+	m->attempts = (int)num(r, i, 4);
+	m->purpose = db_strdup(r, i, 5);
+	m->data = db_strdup(r, i, 6);
+	m->post_id = num(r, i, 7);
+	m->thread_id = num(r, i, 8);
+	m->post_kind = db_strdup(r, i, 9);
+	m->post_subject = db_strdup(r, i, 10);
+	m->post_body = db_strdup(r, i, 11);
+	m->post_author = db_strdup(r, i, 12);
+	m->post_topic = db_strdup(r, i, 13);
+	m->channel_slug = db_strdup(r, i, 14);
+	m->channel_name = db_strdup(r, i, 15);
+	m->channel_kind = db_strdup(r, i, 16);
+	m->resident_name = db_strdup(r, i, 17);
+}
+
+int
+store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
+    struct store_out **out, size_t *n)
+{
+	char lim[16], lease[16];
+	const char *params[3] = { kind, lim, lease };
+	PGresult *r;
+	int rows;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(lease, sizeof(lease), "%d", lease_s);
+	*out = NULL;
+	*n = 0;
+	if ((r = db_exec(s, claim_sql, 3, params)) == NULL)
+		return -1;
+	rows = PQntuples(r);
+	if (rows > 0) {
+		*out = xcalloc((size_t)rows, sizeof(**out));
+		for (int i = 0; i < rows; i++)
+			out_fill(&(*out)[i], r, i, kind);
+	}
+	*n = (size_t)rows;
+	PQclear(r);
+	return 0;
+}
+
+/* Sent, retried with exponential backoff (1 min doubling to 4 h), or failed. */
+static const char done_sql[] =
+    "WITH u AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+    "   AS x(id bigint, result text, error text, gateway text, segments int)),"
+    " upd AS (UPDATE outgoing o SET"
+    "   state = CASE WHEN u.result = 'sent' THEN 'sent'"
+    "     WHEN u.result = 'temp' AND o.attempts < $2 THEN 'queued' ELSE 'failed' END,"
+    "   sent_at = CASE WHEN u.result = 'sent' THEN now() END,"
+    "   not_before = CASE WHEN u.result = 'temp'"
+    "     THEN now() + interval '1 minute' * least(power(2, o.attempts - 1), 240) ELSE o.not_before END,"
+    "   lease_until = NULL, last_error = u.error,"
+    "   gateway_id = coalesce(u.gateway, o.gateway_id), segments = coalesce(nullif(u.segments, 0), o.segments)"
+    "   FROM u WHERE o.id = u.id RETURNING o.resident_id, o.kind, u.result)"
+    " UPDATE residents r SET bounce_score = bounce_score + 1,"
+    "   email_suspended_at = CASE WHEN bounce_score + 1 >= 3"
+    "     THEN coalesce(email_suspended_at, now()) ELSE email_suspended_at END"
+    " FROM upd WHERE upd.result = 'perm' AND upd.kind = 'email' AND r.id = upd.resident_id";
+
+int
+store_outgoing_done(struct store *s, struct store_out *msgs, size_t n)
+{
+	static const char *const results[] = { "temp", "sent", "temp", "perm" };
+	json_t *arr = json_array();
+	char attempts[16], *doc;
+	const char *params[2];
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s?, s:i}",
+		    "id", (json_int_t)msgs[i].id, "result", results[msgs[i].result],
+		    "error", msgs[i].error, "gateway", msgs[i].gateway_id,
+		    "segments", msgs[i].segments));
+	doc = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	snprintf(attempts, sizeof(attempts), "%d", MAX_ATTEMPTS);
+	params[0] = doc;
+	params[1] = attempts;
+	rc = db_run(s, done_sql, 2, params);
+	free(doc);
+	return rc;
+}
+
+void
+store_out_free(struct store_out *msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct store_out *m = &msgs[i];
+
+		free(m->recipient);
+		free(m->purpose);
+		free(m->data);
+		free(m->post_kind);
+		free(m->post_subject);
+		free(m->post_body);
+		free(m->post_author);
+		free(m->post_topic);
+		free(m->channel_slug);
+		free(m->channel_name);
+		free(m->channel_kind);
+		free(m->resident_name);
+		free(m->error);
+		free(m->gateway_id);
+	}
+	free(msgs);
+}
+
+int
+store_queue_stats(struct store *s, struct rows *out)
+{
+	PGresult *r = db_exec(s, "SELECT kind, state, count(*), coalesce(sum(segments), 0)"
+	    " FROM outgoing GROUP BY kind, state ORDER BY kind, state", 0, NULL);
+	struct queue_row *rows;
+	int n;
+
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	rows = xcalloc((size_t)n + 1, sizeof(*rows));
+	for (int i = 0; i < n; i++) {
+		snprintf(rows[i].kind, sizeof(rows[i].kind), "%s", PQgetvalue(r, i, 0));
+		snprintf(rows[i].state, sizeof(rows[i].state), "%s", PQgetvalue(r, i, 1));
+		rows[i].count = atol(PQgetvalue(r, i, 2));
+		rows[i].segments = atol(PQgetvalue(r, i, 3));
+	}
+	PQclear(r);
+	out->items = rows;
+	out->n = (size_t)n;
+	return 0;
+}
