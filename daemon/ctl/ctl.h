@@ -37,5 +37,10 @@ int cmd_channels(struct ctl *c, int argc, char **argv);
 int cmd_residents(struct ctl *c, int argc, char **argv);
 int cmd_publisher(struct ctl *c, int argc, char **argv);
 int cmd_config(struct ctl *c, int argc, char **argv);
+int cmd_posts(struct ctl *c, int argc, char **argv);
+int cmd_post(struct ctl *c, int argc, char **argv);
+int cmd_hold(struct ctl *c, int argc, char **argv);
+int cmd_queue(struct ctl *c, int argc, char **argv);
+int cmd_bulletin(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -22,6 +22,11 @@ static const struct command {
 	{ "channels",	cmd_channels,	"channels [--json]" },
 	{ "residents",	cmd_residents,	"residents [--channel SLUG] [--json]" },
 	{ "publisher",	cmd_publisher,	"publisher add SLUG EMAIL [--name NAME]" },
+	{ "posts",	cmd_posts,	"posts [--channel SLUG] [--status S] [--json]" },
+	{ "post",	cmd_post,	"post show ID [--json]" },
+	{ "hold",	cmd_hold,	"hold [--json] | hold approve ID | hold reject ID" },
+	{ "bulletin",	cmd_bulletin,	"bulletin send --channel SLUG --subject S --file BODY [--from NAME]" },
+	{ "queue",	cmd_queue,	"queue [--json]" },
 	{ "config",	cmd_config,	"config (print the configuration in force)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

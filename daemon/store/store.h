@@ -220,4 +220,32 @@ struct queue_row {
 };
 int store_queue_stats(struct store *s, struct rows *out);
 
+/* ---- posts and moderation ---- */
+
+struct post_row {
+	long	 id, thread;		/* thread: the thread's first post, 0 for a first post */
+	char	*channel, *kind, *topic, *status, *reason, *source, *author, *sender;
+	char	*subject, *body, *created_at;
+	long	 inbound_id;
+	int	 attachments;
+};
+
+/* Posts, newest first; slug and status may be NULL. -1 with an error for an unknown slug. */
+int store_posts_list(struct store *s, const char *slug, const char *status, long limit,
+    struct rows *out);
+/* One post; 1 if found, 0 if not, -1 on error. */
+int store_post_get(struct store *s, long id, struct post_row *out);
+void store_posts_free(struct rows *rows);
+void store_post_clear(struct post_row *p);
+
+/*
+ * Decides a held post: published (approve) or refused. 0 done, 1 when the
+ * post is not held (or doesn't exist), -1 on error.
+ */
+int store_hold_decide(struct store *s, long id, int approve, const char *reason);
+
+/* A bulletin written by the operator, as if a publisher had emailed it. Returns the post id, 0 on error. */
+long store_bulletin_insert(struct store *s, const char *slug, const char *author,
+    const char *subject, const char *body);
+
 #endif
