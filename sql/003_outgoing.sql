@@ -26,6 +26,7 @@ CREATE TABLE outgoing (
     state       text NOT NULL DEFAULT 'queued'
                 CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')),
     urgent      boolean NOT NULL DEFAULT false, -- SMS: ignores quiet hours
+    after_stop  boolean NOT NULL DEFAULT false, -- the confirmation of a STOP: the one message that may follow it
     segments    integer,                -- SMS parts, once rendered
     not_before  timestamptz NOT NULL DEFAULT now(),
     lease_until timestamptz,

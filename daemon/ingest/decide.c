@@ -23,6 +23,7 @@ decide_who(const struct intake_item *it, struct store_who *w)
 	w->by_phone = it->by_phone;
 	if (it->route.kind == ROUTE_CHANNEL)
 		w->slug = it->route.slug;
+	w->home = it->route.kind == ROUTE_HOME;
 	if (it->route.kind == ROUTE_REPLY) {
 		w->token_resident = (long)it->route.a;
 		w->thread = (long)it->route.b;
@@ -113,6 +114,11 @@ decide_channel(struct intake_item *it, const struct store_who *w, const struct r
 	const char *hold = NULL;
 	enum classify_role role;
 
+	if (w->channel_id == 0 && it->route.kind == ROUTE_HOME) {
+		row_base(it, row, "ignored");	/* an unknown number: kept, never answered */
+		row->note = "unknown number";
+		return 0;
+	}
 	if (w->channel_id == 0) {
 		it->result = INTAKE_REJECT;
 		return -1;
@@ -189,8 +195,16 @@ decide_row(struct intake_item *it, const struct store_who *w, const struct rules
     struct store_inbound *row, struct decide_scratch *sc)
 {
 	memset(sc, 0, sizeof(*sc));
+	if (it->command && !it->automatic) {
+		row_base(it, row, "command");
+		row->command = it->command;
+		row->command_by_phone = it->by_phone;
+		row->answer = it->answer;
+		return 0;
+	}
 	switch (it->route.kind) {
 	case ROUTE_CHANNEL:
+	case ROUTE_HOME:
 		return decide_channel(it, w, rules, row, sc);
 	case ROUTE_REPLY:
 		return decide_reply(it, w, rules, row, sc);
@@ -209,9 +223,9 @@ decide_row(struct intake_item *it, const struct store_who *w, const struct rules
 		row_base(it, row, it->automatic ? "automatic" : "vote");
 		row->note = it->automatic ? it->automatic_why : "votes are counted from the poll issue on";
 		return 0;
-	case ROUTE_HELP:
-		row_base(it, row, it->automatic ? "automatic" : "command");
-		row->note = it->automatic_why;
+	case ROUTE_HELP:	/* an auto-reply, or a forged sender: kept, never answered */
+		row_base(it, row, it->automatic ? "automatic" : "ignored");
+		row->note = it->automatic ? it->automatic_why : "the sender could not be verified";
 		return 0;
 	default:
 		row_base(it, row, "ignored");

@@ -41,6 +41,8 @@ struct intake_item {
 	const char	*automatic_why;
 	int		 unverified;		/* the trusted Authentication-Results say it failed */
 	const char	*bounce_json;		/* for bounce+: [{address, permanent, status, diagnostic}] */
+	const char	*command;		/* stop, start, help, daily, weekly, immediate, unknown */
+	const char	*answer;		/* the template that answers it */
 
 	enum intake_result result;
 	long		 inbound_id, post_id;	/* 0 for a duplicate */

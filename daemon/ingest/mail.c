@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "ingest/commands.h"
 #include "ingest/mail.h"
 #include "ingest/mime.h"
 #include "ingest/reply.h"
@@ -240,6 +241,12 @@ ingest_mail_deliver(const struct mail_env *env, const char *raw, size_t len,
 		item_fill(&items[i], &sh, env, raw, len, envelope_from);
 		items[i].recipient = rcpts[i];
 		items[i].route = routes[i];
+		if (routes[i].kind == ROUTE_HELP && !sh.automatic && !sh.unverified) {
+			struct command c = ingest_command_email(sh.m.subject, sh.body);
+
+			items[i].command = c.name;
+			items[i].answer = c.answer;
+		}
 		keys[i] = sh.m.message_id ? xasprintf("mid:%s|%s", sh.m.message_id, rcpts[i]) :
 		    xasprintf("sha256:%s|%s", sh.content_hash, rcpts[i]);
 		for (char *k = keys[i]; *k; k++)

@@ -18,11 +18,13 @@ static const char who_sql[] =
     "SELECT j.i, ch.id, ch.kind, res.id, res.name, anyres.id, anyres.building_id,"
     "  pub.id, pub.name, th.root, up.district, up.city"
     " FROM jsonb_to_recordset($1::jsonb)"
-    "   AS j(i int, sender text, slug text, tres bigint, thread bigint, phone boolean)"
+    "   AS j(i int, sender text, slug text, tres bigint, thread bigint, phone boolean, home boolean)"
     " LEFT JOIN LATERAL (SELECT coalesce(p.thread_id, p.id) AS root, p.channel_id FROM posts p"
     "   WHERE j.thread > 0 AND p.id = j.thread) th ON true"
     " LEFT JOIN LATERAL (SELECT c.id, c.kind, c.parent_id FROM channels c"
-    "   WHERE c.slug = j.slug OR c.id = th.channel_id LIMIT 1) ch ON true"
+    "   WHERE c.slug = j.slug OR c.id = th.channel_id OR (j.home AND c.id ="
+    "     (SELECT building_id FROM residents r WHERE r.phone = j.sender ORDER BY r.id LIMIT 1))"
+    "   LIMIT 1) ch ON true"
     " LEFT JOIN LATERAL (SELECT r.id, r.name FROM residents r"
     "   JOIN channels b ON b.id = r.building_id LEFT JOIN channels d ON d.id = b.parent_id"
     "   WHERE ((j.phone AND r.phone = j.sender) OR (NOT j.phone AND lower(r.email) = lower(j.sender)))"
@@ -55,10 +57,10 @@ who_json(const struct store_who *w, size_t n)
 	char *s;
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:i, s:s?, s:s?, s:I, s:I, s:b}",
+		json_array_append_new(arr, json_pack("{s:i, s:s?, s:s?, s:I, s:I, s:b, s:b}",
 		    "i", (int)i, "sender", w[i].sender, "slug", w[i].slug,
 		    "tres", (json_int_t)w[i].token_resident, "thread", (json_int_t)w[i].thread,
-		    "phone", w[i].by_phone));
+		    "phone", w[i].by_phone, "home", w[i].home));
 	s = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return s;
@@ -127,9 +129,34 @@ static const char write_sql[] =
     "   email_suspended_at = CASE WHEN bounce_score + hard.n >= 3"
     "     THEN coalesce(email_suspended_at, now()) ELSE email_suspended_at END"
     "   FROM hard WHERE residents.id = $25 AND hard.n > 0)"
+    " who AS (SELECT r.id, CASE WHEN $28::boolean THEN r.sms_stopped_at IS NOT NULL"
+    "     ELSE r.email_stopped_at IS NOT NULL END AS was_stopped"
+    "   FROM residents r, ins WHERE $27::text IS NOT NULL AND"
+    "     (($28::boolean AND r.phone = $6) OR (NOT $28::boolean AND lower(r.email) = lower($6)))"
+    "   FOR UPDATE OF r),"
+    " cmd AS (UPDATE residents r SET updated_at = now(),"
+    "   sms_stopped_at = CASE WHEN NOT $28::boolean THEN r.sms_stopped_at"
+    "     WHEN $27 = 'stop' THEN coalesce(r.sms_stopped_at, now())"
+    "     WHEN $27 = 'start' THEN NULL ELSE r.sms_stopped_at END,"
+    "   email_stopped_at = CASE WHEN $28::boolean THEN r.email_stopped_at"
+    "     WHEN $27 = 'stop' THEN coalesce(r.email_stopped_at, now())"
+    "     WHEN $27 = 'start' THEN NULL ELSE r.email_stopped_at END,"
+    "   digest = CASE WHEN $27 IN ('immediate', 'daily', 'weekly') THEN $27 ELSE r.digest END,"
+    "   digest_by_resident = r.digest_by_resident OR $27 IN ('immediate', 'daily', 'weekly')"
+    "   FROM who WHERE r.id = who.id RETURNING r.id),"
+    " changed AS (SELECT min(id) AS id FROM who WHERE $27 <> 'stop' OR NOT was_stopped HAVING count(*) > 0),"
+    " gate AS (INSERT INTO auto_answers AS a (sender, kind)"
+    "   SELECT lower($6), $27 FROM changed WHERE $29::text IS NOT NULL"
+    "   ON CONFLICT (sender, kind) DO UPDATE SET answered_at = now()"
+    "   WHERE a.answered_at < now() - interval '1 day' RETURNING 1),"
+    " ans AS (INSERT INTO contents (purpose, data)"
+    "   SELECT 'answer', jsonb_build_object('template', $29::text) FROM gate RETURNING id),"
+    " ansq AS (INSERT INTO outgoing (content_id, kind, resident_id, recipient, urgent, after_stop)"
+    "   SELECT ans.id, CASE WHEN $28::boolean THEN 'sms' ELSE 'email' END, changed.id, $6, true,"
+    "     $27 = 'stop' FROM ans, changed)"
     " SELECT (SELECT id FROM ins), (SELECT id FROM post)";
 
-#define NPARAMS 26
+#define NPARAMS 29
 
 /* A bigint parameter: NULL for 0. */
 static const char *
@@ -153,7 +180,7 @@ write_one(struct store *s, struct store_inbound *it)
 		idparam(ids[1], 24, it->resident_id), idparam(ids[2], 24, it->publisher_id),
 		it->author, it->post_subject, it->body, idparam(ids[3], 24, it->thread_id),
 		idparam(ids[4], 24, it->bounce_outgoing), idparam(ids[5], 24, it->bounce_resident),
-		it->bounce_json,
+		it->bounce_json, it->command, it->command_by_phone ? "t" : "f", it->answer,
 	};
 	int lengths[NPARAMS] = { 0 }, formats[NPARAMS] = { 0 };
 	PGresult *r;

@@ -122,6 +122,7 @@ struct store_who {
 	long		 token_resident;	/* from a reply+ token, else 0 */
 	long		 thread;	/* from a reply+ token, else 0 */
 	int		 by_phone;	/* sender is a phone number */
+	int		 home;		/* the channel is the sender's building (SMS) */
 	/* out */
 	long		 channel_id;	/* the slug's channel, or the thread's; 0 if none */
 	char		 channel_kind[12];
@@ -161,6 +162,15 @@ struct store_inbound {
 	/* a bounce, when bounce_json is set: [{"address","permanent","status","diagnostic"}] */
 	const char	*bounce_json;
 	long		 bounce_outgoing, bounce_resident;
+	/*
+	 * A command from the sender (a resident, found by phone or address):
+	 * stop, start, help, daily, weekly, immediate, unknown. answer names
+	 * the template of the reply, sent at most once a day per sender and
+	 * kind, a STOP's only when it stopped something.
+	 */
+	const char	*command;
+	int		 command_by_phone;
+	const char	*answer;
 	/* out */
 	long		 inbound_id;	/* 0 when it was a duplicate */
 	long		 post_id;

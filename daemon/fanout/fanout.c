@@ -1,0 +1,109 @@
+/*
+ * fanout.c — the fan-out thread: every half second (sooner when there is
+ * more), turns published posts into outgoing messages, a batch of posts
+ * per transaction. Never sends anything itself: the deliver role does.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "fanout/fanout.h"
+#include "store/store.h"
+
+#define FANOUT_BATCH	20
+#define IDLE_MS		500
+#define RETRY_MS	2000
+
+struct fanout {
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 stopping;
+	char		*url;
+};
+
+/* Waits ms or until stopped; 1 if stopping. */
+static int
+pause_ms(struct fanout *f, int ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&f->mu);
+	if (!f->stopping)
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	stop = f->stopping;
+	pthread_mutex_unlock(&f->mu);
+	return stop;
+}
+
+static void *
+fanout_main(void *arg)
+{
+	struct fanout *f = arg;
+	struct store *s = NULL;
+	int wait = 0;
+
+	while (!pause_ms(f, wait)) {
+		struct store_fanout_stats st;
+		char *err = NULL;
+
+		if (s == NULL && (s = store_open(f->url, &err)) == NULL) {
+			log_warn("fanout_db_unreachable", "error=%s", log_q(err));
+			free(err);
+			wait = RETRY_MS;
+			continue;
+		}
+		if (store_fanout_posts(s, FANOUT_BATCH, &st) < 0) {
+			log_error("fanout_failed", "error=%s", log_q(store_error(s)));
+			if (store_down(s)) {
+				store_close(s);
+				s = NULL;
+			}
+			wait = RETRY_MS;
+			continue;
+		}
+		wait = st.posts == FANOUT_BATCH ? 0 : IDLE_MS;
+	}
+	store_close(s);
+	return NULL;
+}
+
+struct fanout *
+fanout_start(const char *url)
+{
+	struct fanout *f = xcalloc(1, sizeof(*f));
+
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->url = xstrdup(url);
+	if (pthread_create(&f->thread, NULL, fanout_main, f) != 0)
+		fatal("pthread_create", "what=fanout");
+	return f;
+}
+
+void
+fanout_stop(struct fanout *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stopping = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->thread, NULL);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f->url);
+	free(f);
+}
