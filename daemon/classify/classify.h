@@ -37,7 +37,7 @@ struct classify_result {
 	enum classify_scope	 scope;
 	char			**tags;
 	size_t			 ntags;
-	struct classify_match	*matches;	/* every rule that matched, in order */
+	struct classify_match	*matches;	/* the rules that matched and acted, in order (see filters/README.md) */
 	size_t			 nmatches;
 	int			 limited;	/* a match hit its time or depth limit (logged) */
 };

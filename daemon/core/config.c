@@ -451,7 +451,7 @@ dump_str(struct buf *b, const struct cfg_key *k, const char *v)
 {
 	const char *scheme = strstr(v, "://"), *at, *colon;
 
-	if (strcmp(k->key, "password") == 0 && *v) {
+	if ((strcmp(k->key, "password") == 0 || strcmp(k->key, "webhook_secret") == 0) && *v) {
 		buf_puts(b, "(set)");
 	} else if (strstr(v, "password=") != NULL) {
 		buf_puts(b, "(hidden: holds a password)");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -88,12 +89,37 @@ post_status(struct store_inbound *row, struct decide_scratch *sc, const char *fo
 	if (sc->cls.decision == CLASSIFY_REFUSE) {
 		row->status = "refused";
 		row->reason = sc->cls.reason;
-	} else if (forced_hold || sc->cls.decision == CLASSIFY_HOLD) {
+	} else if (forced_hold || sc->cls.decision == CLASSIFY_HOLD || sc->cls.limited) {
+		/* A rule cut short by its limits could have held it: fail closed. */
 		row->status = "held";
-		row->reason = forced_hold ? forced_hold : sc->cls.reason;
+		row->reason = forced_hold ? forced_hold : sc->cls.decision == CLASSIFY_HOLD ?
+		    sc->cls.reason : "les filtres n'ont pas pu lire ce message jusqu'au bout";
 	} else {
 		row->status = "published";
 	}
+}
+
+/* The body without the "#quartier" or "#ville" that moved it. Borrowed from body. */
+static const char *
+without_hashtag(const char *body)
+{
+	static const char *const tags[] = { "#quartier", "#ville" };
+	const char *p = body ? body : "";
+
+	while (*p == ' ' || *p == '\n' || *p == '\t')
+		p++;
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(tags[i]);
+
+		if (strncasecmp(p, tags[i], n) == 0 && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n' ||
+		    p[n] == ':' || p[n] == ',')) {
+			p += n;
+			while (*p == ' ' || *p == '\n' || *p == ':' || *p == ',')
+				p++;
+			return p;
+		}
+	}
+	return body ? body : "";
 }
 
 /* Moves a post up to its district or city when a rule says so. */
@@ -152,7 +178,7 @@ decide_channel(struct intake_item *it, const struct store_who *w, const struct r
 	row->channel_id = scoped_channel(w, sc);
 	row->author = sc->author;
 	row->post_subject = it->subject ? it->subject : "";
-	row->body = it->body ? it->body : "";
+	row->body = sc->cls.scope != CLASSIFY_SAME ? without_hashtag(it->body) : it->body ? it->body : "";
 	return 0;
 }
 

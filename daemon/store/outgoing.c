@@ -64,20 +64,30 @@ store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st)
 	return 0;
 }
 
+/*
+ * A message for a resident who stopped (or whose address is suspended) is
+ * cancelled as it is claimed: a STOP holds even for what was queued before
+ * it, except the STOP's own confirmation.
+ */
 static const char claim_sql[] =
     "WITH c AS (SELECT o.id FROM outgoing o WHERE o.kind = $1"
     "   AND ((o.state = 'queued' AND o.not_before <= now())"
     "     OR (o.state = 'sending' AND o.lease_until < now()))"
+    "   AND (NOT $4::boolean OR o.urgent)"
     "   ORDER BY o.urgent DESC, o.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-    " UPDATE outgoing o SET state = 'sending', attempts = o.attempts + 1,"
+    " UPDATE outgoing o SET attempts = o.attempts + 1,"
+    "   state = CASE WHEN NOT o.after_stop AND ((o.kind = 'sms' AND r.sms_stopped_at IS NOT NULL)"
+    "     OR (o.kind = 'email' AND (r.email_stopped_at IS NOT NULL OR r.email_suspended_at IS NOT NULL)))"
+    "     THEN 'cancelled' ELSE 'sending' END,"
     "   lease_until = now() + make_interval(secs => $3::int)"
     " FROM c, contents ct LEFT JOIN posts p ON p.id = ct.post_id"
-    "   LEFT JOIN channels ch ON ch.id = coalesce(p.channel_id, ct.channel_id)"
-    " WHERE o.id = c.id AND ct.id = o.content_id"
+    "   LEFT JOIN channels ch ON ch.id = coalesce(p.channel_id, ct.channel_id),"
+    "   outgoing o2 LEFT JOIN residents r ON r.id = o2.resident_id"
+    " WHERE o.id = c.id AND ct.id = o.content_id AND o2.id = o.id"
     " RETURNING o.id, o.content_id, o.resident_id, o.recipient, o.attempts, ct.purpose,"
     "   ct.data::text, p.id, coalesce(p.thread_id, p.id), p.kind, p.subject, p.body, p.author,"
-    "   p.topic, ch.slug, ch.name, ch.kind,"
-    "   (SELECT name FROM residents WHERE id = o.resident_id)";
+    "   p.topic, ch.slug, ch.name, ch.kind, r.name, o.state, r.digest, r.sms, r.phone IS NOT NULL,"
+    "   to_char(p.created_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF')";
 
 static long
 num(const PGresult *r, int row, int col)
@@ -107,14 +117,19 @@ out_fill(struct store_out *m, const PGresult *r, int i, const char *kind)
 	m->channel_name = db_strdup(r, i, 15);
 	m->channel_kind = db_strdup(r, i, 16);
 	m->resident_name = db_strdup(r, i, 17);
+	m->cancelled = strcmp(PQgetvalue(r, i, 18), "cancelled") == 0;
+	m->resident_digest = db_strdup(r, i, 19);
+	m->resident_sms = PQgetvalue(r, i, 20)[0] == 't';
+	m->resident_phone = PQgetvalue(r, i, 21)[0] == 't';
+	m->post_date = db_strdup(r, i, 22);
 }
 
 int
 store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
-    struct store_out **out, size_t *n)
+    int urgent_only, struct store_out **out, size_t *n)
 {
 	char lim[16], lease[16];
-	const char *params[3] = { kind, lim, lease };
+	const char *params[4] = { kind, lim, lease, urgent_only ? "t" : "f" };
 	PGresult *r;
 	int rows;
 
@@ -122,7 +137,7 @@ store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
 	snprintf(lease, sizeof(lease), "%d", lease_s);
 	*out = NULL;
 	*n = 0;
-	if ((r = db_exec(s, claim_sql, 3, params)) == NULL)
+	if ((r = db_exec(s, claim_sql, 4, params)) == NULL)
 		return -1;
 	rows = PQntuples(r);
 	if (rows > 0) {
@@ -195,6 +210,8 @@ store_out_free(struct store_out *msgs, size_t n)
 		free(m->channel_name);
 		free(m->channel_kind);
 		free(m->resident_name);
+		free(m->resident_digest);
+		free(m->post_date);
 		free(m->error);
 		free(m->gateway_id);
 	}

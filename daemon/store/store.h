@@ -209,7 +209,10 @@ struct store_out {
 	long	 post_id, thread_id;	/* thread_id: the thread's first post */
 	char	*post_kind, *post_subject, *post_body, *post_author, *post_topic;
 	char	*channel_slug, *channel_name, *channel_kind;
-	char	*resident_name;
+	char	*resident_name, *resident_digest;
+	int	 resident_sms, resident_phone;
+	char	*post_date;		/* ISO 8601 with offset */
+	int	 cancelled;		/* the resident stopped: not to be sent */
 	/* set by the sender */
 	enum store_out_result result;
 	char	*error;			/* owned */
@@ -217,9 +220,13 @@ struct store_out {
 	int	 segments;
 };
 
-/* Claims up to limit messages of kind under a lease of lease_s seconds. */
+/*
+ * Claims up to limit messages of kind under a lease of lease_s seconds
+ * (only urgent ones when urgent_only). Messages for residents who stopped
+ * come back with cancelled set: they are already recorded as cancelled.
+ */
 int store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
-    struct store_out **out, size_t *n);
+    int urgent_only, struct store_out **out, size_t *n);
 /* Records each message's result: sent, retried later with backoff, or failed. */
 int store_outgoing_done(struct store *s, struct store_out *msgs, size_t n);
 void store_out_free(struct store_out *msgs, size_t n);

@@ -1,0 +1,43 @@
+/*
+ * request.h — what an HTTP handler sees of a request: method, path, client
+ * address, and its parameters (query string and form body), percent-decoded
+ * with their lengths (a UTF-16 text holds NUL bytes).
+ */
+#ifndef PALIER_HTTP_REQUEST_H
+#define PALIER_HTTP_REQUEST_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+
+struct param {
+	char	*name;		/* decoded, NUL-terminated */
+	char	*value;		/* decoded; NUL-terminated too, but may hold NULs: use len */
+	size_t	 len;
+};
+
+struct request {
+	const char	*method;
+	const char	*path;
+	char		 client[64];	/* the peer's address, no port */
+	const char	*signature;	/* X-Twilio-Signature, or NULL */
+	struct param	*params;	/* query first, then body, in order */
+	size_t		 nparams;
+	int		 form_body;	/* the body was a form */
+};
+
+struct response {
+	int		 status;
+	const char	*type;		/* Content-Type */
+	struct buf	 body;
+};
+
+/* The first parameter named name, or NULL. */
+const struct param *request_param(const struct request *r, const char *name);
+/* 1 if name appears more than once. */
+int request_param_repeated(const struct request *r, const char *name);
+/* Adds the pairs of an application/x-www-form-urlencoded string (len bytes). */
+void request_parse_form(struct request *r, const char *s, size_t len);
+void request_clear(struct request *r);
+
+#endif
