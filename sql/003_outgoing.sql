@@ -33,6 +33,8 @@ CREATE TABLE outgoing (
     attempts    integer NOT NULL DEFAULT 0,
     last_error  text,
     gateway_id  text,                   -- the SMS gateway's id, for delivery reports
+    report      text,                   -- the last delivery report: delivered, failed, buffered...
+    reported_at timestamptz,
     created_at  timestamptz NOT NULL DEFAULT now(),
     sent_at     timestamptz
 );

@@ -15,6 +15,7 @@ struct http_opts {
 	const char	*allow;		/* Kannel: client addresses allowed, space-separated */
 	const char	*twilio_token;	/* Twilio's auth token ([sms] password) */
 	const unsigned char *key;
+	const char	*db_url;	/* for delivery reports */
 	struct intake	*intake;	/* borrowed */
 };
 

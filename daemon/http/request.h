@@ -21,8 +21,10 @@ struct request {
 	const char	*path;
 	char		 client[64];	/* the peer's address, no port */
 	const char	*signature;	/* X-Twilio-Signature, or NULL */
+	const char	*query;		/* the raw query string, or NULL */
 	struct param	*params;	/* query first, then body, in order */
 	size_t		 nparams;
+	size_t		 nquery;	/* how many of params came from the query */
 	int		 form_body;	/* the body was a form */
 };
 

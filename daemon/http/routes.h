@@ -7,8 +7,14 @@
 #include "http/http.h"
 #include "http/request.h"
 
+#include <pthread.h>
+
+#include "store/store.h"
+
 struct http_ctx {
-	struct http_opts	opts;
+	struct http_opts	 opts;
+	pthread_mutex_t		 store_mu;	/* one connection for delivery reports */
+	struct store		*store;
 };
 
 /* Answers req into resp (status 200 unless the handler says otherwise). */
@@ -16,5 +22,10 @@ void http_route(struct http_ctx *ctx, const struct request *req, struct response
 
 void http_sms_kannel(struct http_ctx *ctx, const struct request *req, struct response *resp);
 void http_sms_twilio(struct http_ctx *ctx, const struct request *req, struct response *resp);
+void http_sms_dlr(struct http_ctx *ctx, const struct request *req, struct response *resp);
+/* Whether a Kannel request may come in: an allowed address and our secret. */
+int http_kannel_allowed(const struct http_ctx *ctx, const struct request *req);
+/* Whether a Twilio request carries a good signature for the public URL. */
+int http_twilio_signed(const struct http_ctx *ctx, const struct request *req);
 
 #endif

@@ -102,8 +102,11 @@ build_request(struct MHD_Connection *c, struct pending *p, const char *method,
 	req->path = url;
 	client_of(c, req->client, sizeof(req->client));
 	req->signature = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Twilio-Signature");
-	if (q)
+	if (q) {
+		req->query = q + 1;
 		request_parse_form(req, q + 1, strlen(q + 1));
+	}
+	req->nquery = req->nparams;
 	if (type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0) {
 		req->form_body = 1;
 		request_parse_form(req, p->body.data ? p->body.data : "", p->body.len);
@@ -159,6 +162,7 @@ http_start(const struct http_opts *o, char **err)
 	struct http_server *h = xcalloc(1, sizeof(*h));
 
 	h->ctx.opts = *o;
+	pthread_mutex_init(&h->ctx.store_mu, NULL);
 	if ((h->fd = net_listen(o->listen, 1024, err)) < 0) {
 		free(h);
 		return NULL;
@@ -189,5 +193,7 @@ http_stop(struct http_server *h)
 		return;
 	MHD_stop_daemon(h->mhd);
 	close(h->fd);
+	store_close(h->ctx.store);
+	pthread_mutex_destroy(&h->ctx.store_mu);
 	free(h);
 }

@@ -124,6 +124,13 @@ deliver(struct http_ctx *ctx, struct sms_in *sms, struct response *resp)
 		reply(resp, 503, "cannot store the message now, try again later\n");
 }
 
+int
+http_kannel_allowed(const struct http_ctx *ctx, const struct request *req)
+{
+	return allowed(req->client, ctx->opts.allow) &&
+	    secret_ok(ctx->opts.webhook_secret, request_param(req, "secret"));
+}
+
 void
 http_sms_kannel(struct http_ctx *ctx, const struct request *req, struct response *resp)
 {
@@ -132,8 +139,7 @@ http_sms_kannel(struct http_ctx *ctx, const struct request *req, struct response
 	struct sms_in sms;
 	char *utf8;
 
-	if (!allowed(req->client, ctx->opts.allow) ||
-	    !secret_ok(ctx->opts.webhook_secret, request_param(req, "secret"))) {
+	if (!http_kannel_allowed(ctx, req)) {
 		log_warn("sms_forbidden", "via=kannel client=%s", log_q(req->client));
 		reply(resp, 403, "forbidden\n");
 		return;
@@ -163,7 +169,31 @@ twilio_url(const struct http_ctx *ctx, const struct request *req)
 
 	while (n && base[n - 1] == '/')
 		n--;
-	return xasprintf("%.*s%s", (int)n, base, req->path);
+	return xasprintf("%.*s%s%s%s", (int)n, base, req->path, req->query ? "?" : "",
+	    req->query ? req->query : "");
+}
+
+int
+http_twilio_signed(const struct http_ctx *ctx, const struct request *req)
+{
+	const char **names = xcalloc(req->nparams + 1, sizeof(*names));
+	const char **values = xcalloc(req->nparams + 1, sizeof(*values));
+	char *url = twilio_url(ctx, req);
+	size_t n = 0;
+	int ok;
+
+	/* Twilio signs the body's parameters; the query is part of the URL. */
+	for (size_t i = req->nquery; i < req->nparams; i++, n++) {
+		names[n] = req->params[i].name;
+		values[n] = req->params[i].value;
+	}
+	ok = strcmp(req->method, "POST") == 0 && req->form_body && *ctx->opts.twilio_token &&
+	    req->signature && twilio_signature_ok(ctx->opts.twilio_token, url, names, values,
+	    n, req->signature);
+	free(names);
+	free(values);
+	free(url);
+	return ok;
 }
 
 void
@@ -171,23 +201,9 @@ http_sms_twilio(struct http_ctx *ctx, const struct request *req, struct response
 {
 	const struct param *from = request_param(req, "From"), *body = request_param(req, "Body");
 	const struct param *sid = request_param(req, "MessageSid");
-	const char **names = xcalloc(req->nparams + 1, sizeof(*names));
-	const char **values = xcalloc(req->nparams + 1, sizeof(*values));
-	char *url = twilio_url(ctx, req);
 	struct sms_in sms;
-	int ok;
 
-	for (size_t i = 0; i < req->nparams; i++) {
-		names[i] = req->params[i].name;
-		values[i] = req->params[i].value;
-	}
-	ok = strcmp(req->method, "POST") == 0 && req->form_body && *ctx->opts.twilio_token &&
-	    req->signature && twilio_signature_ok(ctx->opts.twilio_token, url, names, values,
-	    req->nparams, req->signature);
-	free(names);
-	free(values);
-	free(url);
-	if (!ok) {
+	if (!http_twilio_signed(ctx, req)) {
 		log_warn("sms_forbidden", "via=twilio client=%s", log_q(req->client));
 		reply(resp, 403, "bad signature\n");
 		return;

@@ -87,7 +87,7 @@ static const char claim_sql[] =
     " RETURNING o.id, o.content_id, o.resident_id, o.recipient, o.attempts, ct.purpose,"
     "   ct.data::text, p.id, coalesce(p.thread_id, p.id), p.kind, p.subject, p.body, p.author,"
     "   p.topic, ch.slug, ch.name, ch.kind, r.name, o.state, r.digest, r.sms, r.phone IS NOT NULL,"
-    "   to_char(p.created_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF')";
+    "   extract(epoch FROM p.created_at)::bigint";
 
 static long
 num(const PGresult *r, int row, int col)
@@ -121,7 +121,7 @@ out_fill(struct store_out *m, const PGresult *r, int i, const char *kind)
 	m->resident_digest = db_strdup(r, i, 19);
 	m->resident_sms = PQgetvalue(r, i, 20)[0] == 't';
 	m->resident_phone = PQgetvalue(r, i, 21)[0] == 't';
-	m->post_date = db_strdup(r, i, 22);
+	m->post_time = num(r, i, 22);
 }
 
 int
@@ -178,10 +178,11 @@ store_outgoing_done(struct store *s, struct store_out *msgs, size_t n)
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s?, s:i}",
-		    "id", (json_int_t)msgs[i].id, "result", results[msgs[i].result],
-		    "error", msgs[i].error, "gateway", msgs[i].gateway_id,
-		    "segments", msgs[i].segments));
+		if (!msgs[i].cancelled)	/* the claim recorded those */
+			json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s?, s:i}",
+			    "id", (json_int_t)msgs[i].id, "result", results[msgs[i].result],
+			    "error", msgs[i].error, "gateway", msgs[i].gateway_id,
+			    "segments", msgs[i].segments));
 	doc = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	snprintf(attempts, sizeof(attempts), "%d", MAX_ATTEMPTS);
@@ -211,7 +212,6 @@ store_out_free(struct store_out *msgs, size_t n)
 		free(m->channel_kind);
 		free(m->resident_name);
 		free(m->resident_digest);
-		free(m->post_date);
 		free(m->error);
 		free(m->gateway_id);
 	}
@@ -240,4 +240,24 @@ store_queue_stats(struct store *s, struct rows *out)
 	out->items = rows;
 	out->n = (size_t)n;
 	return 0;
+}
+
+int
+store_outgoing_report(struct store *s, long id, const char *report, const char *detail)
+{
+	char ids[24];
+	const char *params[3] = { ids, report, detail };
+	PGresult *r;
+	int n;
+
+	snprintf(ids, sizeof(ids), "%ld", id);
+	r = db_exec(s, "UPDATE outgoing SET report = $2, reported_at = now(),"
+	    " state = CASE WHEN $2 = 'failed' THEN 'failed' ELSE state END,"
+	    " last_error = CASE WHEN $2 = 'failed' THEN coalesce($3, 'delivery failed') ELSE last_error END"
+	    " WHERE id = $1 AND kind = 'sms' RETURNING id", 3, params);
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	PQclear(r);
+	return n == 1 ? 0 : 1;
 }

@@ -211,7 +211,7 @@ struct store_out {
 	char	*channel_slug, *channel_name, *channel_kind;
 	char	*resident_name, *resident_digest;
 	int	 resident_sms, resident_phone;
-	char	*post_date;		/* ISO 8601 with offset */
+	long	 post_time;		/* Unix time the post arrived */
 	int	 cancelled;		/* the resident stopped: not to be sent */
 	/* set by the sender */
 	enum store_out_result result;
@@ -227,9 +227,16 @@ struct store_out {
  */
 int store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
     int urgent_only, struct store_out **out, size_t *n);
-/* Records each message's result: sent, retried later with backoff, or failed. */
+/* Records each message's result: sent, retried later with backoff, or failed (cancelled ones are skipped). */
 int store_outgoing_done(struct store *s, struct store_out *msgs, size_t n);
 void store_out_free(struct store_out *msgs, size_t n);
+
+/*
+ * A delivery report for outgoing message id (an SMS): report is
+ * delivered, failed, buffered or accepted. A failure marks it failed (it
+ * is not sent again). 0, 1 if no such SMS, -1 on error.
+ */
+int store_outgoing_report(struct store *s, long id, const char *report, const char *detail);
 
 struct queue_row {
 	char	kind[8], state[12];
