@@ -41,3 +41,17 @@ CREATE TABLE outgoing (
 CREATE INDEX outgoing_ready ON outgoing (kind, urgent DESC, id) WHERE state IN ('queued', 'sending');
 CREATE INDEX outgoing_resident ON outgoing (resident_id);
 CREATE INDEX outgoing_gateway ON outgoing (gateway_id) WHERE gateway_id IS NOT NULL;
+
+-- Digest runs: one per frequency and period, whichever palierd gets there first.
+CREATE TABLE digest_runs (
+    id          bigserial PRIMARY KEY,
+    frequency   text NOT NULL CHECK (frequency IN ('daily', 'weekly')),
+    period      text NOT NULL,          -- the day (daily) or the week (weekly) it covers
+    since       timestamptz NOT NULL,
+    until       timestamptz NOT NULL,
+    contents    integer NOT NULL,
+    messages    integer NOT NULL,
+    run_at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (frequency, period)
+);
+CREATE INDEX posts_decided ON posts (decided_at) WHERE status = 'published';

@@ -26,6 +26,7 @@ static const struct command {
 	{ "post",	cmd_post,	"post show ID [--json]" },
 	{ "hold",	cmd_hold,	"hold [--json] | hold approve ID | hold reject ID" },
 	{ "bulletin",	cmd_bulletin,	"bulletin send --channel SLUG --subject S --file BODY [--from NAME]" },
+	{ "digest",	cmd_digest,	"digest run [--now]" },
 	{ "queue",	cmd_queue,	"queue [--json]" },
 	{ "config",	cmd_config,	"config (print the configuration in force)" },
 };

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/calendar.h"
 #include "core/log.h"
 #include "fanout/fanout.h"
 #include "store/store.h"
@@ -23,6 +24,8 @@ struct fanout {
 	pthread_cond_t	 cv;
 	int		 stopping;
 	char		*url;
+	const struct config *cfg;
+	time_t		 next_digest_check;
 };
 
 /* Waits ms or until stopped; 1 if stopping. */
@@ -45,6 +48,45 @@ pause_ms(struct fanout *f, int ms)
 	stop = f->stopping;
 	pthread_mutex_unlock(&f->mu);
 	return stop;
+}
+
+const char *
+fanout_digest_due(const struct config *cfg, time_t now, const char *frequency, char *period, size_t size)
+{
+	struct tm tm;
+
+	paris_time(now, &tm, NULL);
+	if (tm.tm_hour * 60 + tm.tm_min < cfg->digest_daily_at)
+		return NULL;
+	if (strcmp(frequency, "daily") == 0) {
+		strftime(period, size, "%Y-%m-%d", &tm);
+		return period;
+	}
+	if (tm.tm_wday != cfg->digest_weekly_on)
+		return NULL;
+	strftime(period, size, "%G-W%V", &tm);
+	return period;
+}
+
+/* Once a minute: builds the daily and weekly digests that are due. */
+static void
+digests(struct fanout *f, struct store *s)
+{
+	static const char *const freqs[] = { "daily", "weekly" };
+	time_t now = time(NULL);
+
+	if (now < f->next_digest_check)
+		return;
+	f->next_digest_check = now + 60;
+	for (int i = 0; i < 2; i++) {
+		char period[32];
+		struct digest_stats st;
+
+		if (fanout_digest_due(f->cfg, now, freqs[i], period, sizeof(period)) &&
+		    store_digest_run(s, freqs[i], period, 0, &st) < 0)
+			log_error("digest_failed", "frequency=%s error=%s", freqs[i],
+			    log_q(store_error(s)));
+	}
 }
 
 static void *
@@ -74,15 +116,19 @@ fanout_main(void *arg)
 			continue;
 		}
 		wait = st.posts == FANOUT_BATCH ? 0 : IDLE_MS;
+		if (st.posts == 0)
+			digests(f, s);
 	}
 	store_close(s);
 	return NULL;
 }
 
 struct fanout *
-fanout_start(const char *url)
+fanout_start(const char *url, const struct config *cfg)
 {
 	struct fanout *f = xcalloc(1, sizeof(*f));
+
+	f->cfg = cfg;
 
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);

@@ -272,4 +272,22 @@ int store_hold_decide(struct store *s, long id, int approve, const char *reason)
 long store_bulletin_insert(struct store *s, const char *slug, const char *author,
     const char *subject, const char *body);
 
+/* ---- digests ---- */
+
+struct digest_stats {
+	long	contents, messages;
+	int	already;		/* this period's run was done before */
+};
+
+/*
+ * Builds the digests of frequency (daily, weekly) for period (a label such
+ * as "2026-11-26" or "2026-W48", unique per run): for every building, the
+ * posts published in its scope since the previous run, one content per
+ * building with posts, one message per resident who chose frequency and
+ * can receive email. No posts, no digest. Once per period, even with
+ * several palierd. force makes a run even if the period was done.
+ */
+int store_digest_run(struct store *s, const char *frequency, const char *period, int force,
+    struct digest_stats *st);
+
 #endif
