@@ -173,3 +173,21 @@ store_publisher_add(struct store *s, const char *slug, const char *email, const 
 	PQclear(r);
 	return added ? 0 : 1;
 }
+
+int
+store_resident_email_stop(struct store *s, long id)
+{
+	char ids[24];
+	const char *params[1] = { ids };
+	PGresult *r;
+	int n;
+
+	snprintf(ids, sizeof(ids), "%ld", id);
+	r = db_exec(s, "UPDATE residents SET email_stopped_at = coalesce(email_stopped_at, now()),"
+	    " updated_at = now() WHERE id = $1 RETURNING id", 1, params);
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	PQclear(r);
+	return n == 1 ? 0 : 1;
+}

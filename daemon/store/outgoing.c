@@ -87,7 +87,8 @@ static const char claim_sql[] =
     " RETURNING o.id, o.content_id, o.resident_id, o.recipient, o.attempts, ct.purpose,"
     "   ct.data::text, p.id, coalesce(p.thread_id, p.id), p.kind, p.subject, p.body, p.author,"
     "   p.topic, ch.slug, ch.name, ch.kind, r.name, o.state, r.digest, r.sms, r.phone IS NOT NULL,"
-    "   extract(epoch FROM p.created_at)::bigint";
+    "   extract(epoch FROM p.created_at)::bigint,"
+    "   (SELECT slug FROM channels WHERE id = r.building_id)";
 
 static long
 num(const PGresult *r, int row, int col)
@@ -122,6 +123,7 @@ out_fill(struct store_out *m, const PGresult *r, int i, const char *kind)
 	m->resident_sms = PQgetvalue(r, i, 20)[0] == 't';
 	m->resident_phone = PQgetvalue(r, i, 21)[0] == 't';
 	m->post_time = num(r, i, 22);
+	m->resident_building = db_strdup(r, i, 23);
 }
 
 int
@@ -212,6 +214,7 @@ store_out_free(struct store_out *msgs, size_t n)
 		free(m->channel_kind);
 		free(m->resident_name);
 		free(m->resident_digest);
+		free(m->resident_building);
 		free(m->error);
 		free(m->gateway_id);
 	}

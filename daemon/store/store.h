@@ -108,6 +108,9 @@ void store_channels_free(struct rows *rows);
 int store_residents_list(struct store *s, const char *slug, struct rows *out);
 void store_residents_free(struct rows *rows);
 
+/* Stops all email to resident id (one-click unsubscribe). 0 done, 1 no such resident, -1 error. */
+int store_resident_email_stop(struct store *s, long id);
+
 /* Allows email to publish to channel slug and below. 0 added, 1 already there, -1 error. */
 int store_publisher_add(struct store *s, const char *slug, const char *email, const char *name);
 
@@ -210,6 +213,7 @@ struct store_out {
 	char	*post_kind, *post_subject, *post_body, *post_author, *post_topic;
 	char	*channel_slug, *channel_name, *channel_kind;
 	char	*resident_name, *resident_digest;
+	char	*resident_building;	/* the slug of the resident's building */
 	int	 resident_sms, resident_phone;
 	long	 post_time;		/* Unix time the post arrived */
 	int	 cancelled;		/* the resident stopped: not to be sent */

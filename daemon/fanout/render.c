@@ -1,0 +1,340 @@
+/*
+ * render.c — turns a claimed message into bytes for its resident. The
+ * template is chosen by the content's purpose; Reply-To carries the
+ * resident's reply+ token for the thread, the envelope their bounce+ token
+ * for this very message, List-Unsubscribe their own link. Every value is
+ * escaped by the template's context and the mail writer; nothing from
+ * outside reaches a header raw.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/alloc.h"
+#include "core/token.h"
+#include "deliver/compose.h"
+#include "deliver/sms_text.h"
+#include "fanout/render.h"
+#include "fanout/words.h"
+
+#define SMS_CUT_SUFFIX " (suite par courriel)"
+
+static void addr_token(struct buf *out, const struct sender_opts *o, const char *local,
+    enum token_kind kind, long a, long b);
+
+static json_t *
+str_of(struct buf *b)
+{
+	json_t *j = json_string(buf_cstr(b));
+
+	buf_reset(b);
+	return j ? j : json_string("");
+}
+
+static json_t *
+resident_json(const struct sender_opts *o, const struct store_out *m)
+{
+	struct buf b = BUF_INIT;
+	json_t *r = json_object();
+
+	json_object_set_new(r, "name", json_string(m->resident_name ? m->resident_name : ""));
+	json_object_set_new(r, "sms", json_boolean(m->resident_sms && m->resident_phone));
+	if (m->resident_digest && strcmp(m->resident_digest, "none") == 0) {
+		json_object_set_new(r, "frequency", json_null());
+	} else {
+		words_frequency(&b, m->resident_digest, o->cfg);
+		json_object_set_new(r, "frequency", str_of(&b));
+	}
+	if (m->resident_building) {
+		buf_printf(&b, "%s@%s", m->resident_building, o->cfg->mail_domain);
+		json_object_set_new(r, "post_address", str_of(&b));
+	}
+	buf_free(&b);
+	return r;
+}
+
+static json_t *
+post_json(const struct store_out *m)
+{
+	struct buf b = BUF_INIT;
+	json_t *p = json_object();
+	const char *topic = words_topic(m->post_topic);
+
+	json_object_set_new(p, "section", json_string(words_section(m->channel_kind)));
+	json_object_set_new(p, "place", json_string(m->channel_name ? m->channel_name : ""));
+	if (topic)
+		json_object_set_new(p, "topic", json_string(topic));
+	json_object_set_new(p, "subject", json_string(m->post_subject ? m->post_subject : ""));
+	json_object_set_new(p, "author", json_string(m->post_author ? m->post_author : ""));
+	words_date(&b, (time_t)m->post_time, 1);
+	json_object_set_new(p, "date", str_of(&b));
+	json_object_set_new(p, "text", json_string(m->post_body ? m->post_body : ""));
+	buf_free(&b);
+	return p;
+}
+
+static json_t *
+bulletin_json(const struct store_out *m)
+{
+	struct buf b = BUF_INIT;
+	json_t *p = json_object();
+
+	json_object_set_new(p, "sender", json_string(m->post_author ? m->post_author : ""));
+	words_scope(&b, m->channel_kind, m->channel_name ? m->channel_name : "");
+	json_object_set_new(p, "scope", str_of(&b));
+	words_date(&b, (time_t)m->post_time, 0);
+	json_object_set_new(p, "date", str_of(&b));
+	json_object_set_new(p, "subject", json_string(m->post_subject ? m->post_subject : ""));
+	json_object_set_new(p, "text", json_string(m->post_body ? m->post_body : ""));
+	json_object_set_new(p, "can_reply", json_true());
+	buf_free(&b);
+	return p;
+}
+
+/* The section of a digest for a channel kind, created on first use. */
+static json_t *
+digest_section(json_t *sections, const char *kind, const char *place)
+{
+	const char *title = words_section(kind);
+	size_t i;
+	json_t *sec;
+
+	json_array_foreach(sections, i, sec)
+		if (strcmp(json_string_value(json_object_get(sec, "title")), title) == 0)
+			return sec;
+	sec = json_pack("{s:s, s:o, s:[]}", "title", title,
+	    "place", strcmp(kind, "city") == 0 || place == NULL ? json_null() : json_string(place),
+	    "topics");
+	json_array_append_new(sections, sec);
+	return sec;
+}
+
+static json_t *
+digest_topic(json_t *section, const char *topic)
+{
+	json_t *topics = json_object_get(section, "topics"), *t;
+	const char *title = words_topic(topic);
+	size_t i;
+
+	json_array_foreach(topics, i, t) {
+		const char *have = json_string_value(json_object_get(t, "title"));
+
+		if ((have == NULL && title == NULL) || (have && title && strcmp(have, title) == 0))
+			return t;
+	}
+	t = json_pack("{s:o, s:[]}", "title", title ? json_string(title) : json_null(), "posts");
+	json_array_append_new(topics, t);
+	return t;
+}
+
+/*
+ * A digest for one resident: the building's posts (in the content, in the
+ * order the store sorted them) numbered, grouped by section and topic,
+ * each with the reply address of its thread, for this resident.
+ */
+static void
+digest_json(const struct sender_opts *o, const struct store_out *m, json_t *content, json_t *d)
+{
+	json_t *sections = json_array(), *posts = json_object_get(content, "posts"), *p;
+	struct buf b = BUF_INIT;
+	size_t i, n = 0;
+
+	json_array_foreach(posts, i, p) {
+		json_t *sec = digest_section(sections, json_string_value(json_object_get(p, "channel_kind")),
+		    json_string_value(json_object_get(p, "channel_name")));
+		json_t *topic = digest_topic(sec, json_string_value(json_object_get(p, "topic")));
+		json_t *item = json_object();
+
+		json_object_set_new(item, "number", json_integer((json_int_t)++n));
+		json_object_set(item, "subject", json_object_get(p, "subject"));
+		json_object_set(item, "author", json_object_get(p, "author"));
+		json_object_set(item, "text", json_object_get(p, "text"));
+		words_date(&b, (time_t)json_integer_value(json_object_get(p, "at")), 1);
+		json_object_set_new(item, "date", str_of(&b));
+		addr_token(&b, o, "reply", TOKEN_REPLY, m->resident_id,
+		    (long)json_integer_value(json_object_get(p, "thread")));
+		json_object_set_new(item, "reply", str_of(&b));
+		json_array_append_new(json_object_get(topic, "posts"), item);
+	}
+	json_object_set_new(d, "sections", sections);
+	buf_puts(&b, strcmp(m->resident_digest ? m->resident_digest : "", "weekly") == 0 ?
+	    "de la semaine" : "du jour");
+	json_object_set_new(d, "period", str_of(&b));
+	buf_printf(&b, "%zu message%s", n, n > 1 ? "s" : "");
+	json_object_set_new(d, "summary", str_of(&b));
+	buf_free(&b);
+}
+
+/* The template's base name (the caller frees it) and its data; NULL for an unknown purpose. */
+static char *
+template_data(const struct sender_opts *o, const struct store_out *m, json_t *d)
+{
+	char *name = NULL;
+	json_t *content = m->data ? json_loads(m->data, 0, NULL) : NULL;
+	char *aide = xasprintf("aide@%s", o->cfg->mail_domain);
+
+	json_object_set_new(d, "aide", json_string(aide));
+	json_object_set_new(d, "from_name", json_string(o->cfg->mail_from_name));
+	json_object_set_new(d, "resident", resident_json(o, m));
+	if (strcmp(m->purpose, "bulletin") == 0) {
+		name = xstrdup("bulletin");
+		json_object_set_new(d, "bulletin", bulletin_json(m));
+	} else if (strcmp(m->purpose, "post") == 0) {
+		name = xstrdup("post");
+		json_object_set_new(d, "post", post_json(m));
+	} else if (strcmp(m->purpose, "digest") == 0 && content) {
+		name = xstrdup("digest");
+		digest_json(o, m, content, d);
+	} else if (strcmp(m->purpose, "answer") == 0 && content &&
+	    json_string_value(json_object_get(content, "template"))) {
+		name = xstrdup(json_string_value(json_object_get(content, "template")));
+	}
+	json_decref(content);
+	free(aide);
+	return name;
+}
+
+/* Renders base.ext into out; -1 if there is no such template or it fails. */
+static int
+render_one(const struct sender_opts *o, const char *base, const char *ext, const json_t *d,
+    struct buf *out)
+{
+	char *file = xasprintf("%s.%s", base, ext);
+	const struct tpl *t = tpl_get(o->templates, file);
+	int rc = t ? tpl_render(t, d, out) : -1;
+
+	free(file);
+	return rc;
+}
+
+static void
+addr_token(struct buf *out, const struct sender_opts *o, const char *local,
+    enum token_kind kind, long a, long b)
+{
+	char tok[TOKEN_MAX];
+
+	token_make(o->key, kind, (uint64_t)a, (uint64_t)b, tok);
+	buf_printf(out, "%s+%s@%s", local, tok, o->cfg->mail_domain);
+}
+
+static int
+render_email(const struct sender_opts *o, const struct store_out *m, const char *name,
+    const json_t *d, struct rendered *r)
+{
+	struct buf subject = BUF_INIT, text = BUF_INIT, html = BUF_INIT, from = BUF_INIT;
+	struct buf reply = BUF_INIT, env = BUF_INIT, mid = BUF_INIT, list = BUF_INIT, unsub = BUF_INIT;
+	struct compose_in c;
+	char *mailto = xasprintf("aide@%s?subject=STOP", o->cfg->mail_domain);
+	int rc = -1, has_html;
+
+	if (render_one(o, name, "subject", d, &subject) < 0 || render_one(o, name, "txt", d, &text) < 0)
+		goto out;
+	has_html = render_one(o, name, "html", d, &html) == 0;
+	memset(&c, 0, sizeof(c));
+	c.to_addr = m->recipient;
+	c.to_name = m->resident_name;
+	c.subject = buf_cstr(&subject);
+	c.text = buf_cstr(&text);
+	c.html = has_html ? buf_cstr(&html) : NULL;
+	c.date = (long long)time(NULL);
+	c.auto_generated = 1;
+	c.unsub_mailto = mailto;
+	addr_token(&env, o, "bounce", TOKEN_BOUNCE, m->resident_id, m->id);
+	buf_printf(&mid, "o%ld.%ld@%s", m->id, (long)time(NULL), o->cfg->mail_domain);
+	c.message_id = buf_cstr(&mid);
+	if (m->channel_slug) {
+		/* A post, a bulletin or a digest: from its channel; a post's answers go to its thread. */
+		buf_printf(&from, "%s@%s", m->channel_slug, o->cfg->mail_domain);
+		c.from_addr = buf_cstr(&from);
+		c.from_name = m->post_author ? m->post_author : m->channel_name;
+		if (m->post_id) {
+			addr_token(&reply, o, "reply", TOKEN_REPLY, m->resident_id, m->thread_id);
+			c.reply_to = buf_cstr(&reply);
+			c.reply_to_name = m->channel_name;
+		}
+		buf_printf(&list, "%s <%s.%s>", m->channel_name, m->channel_slug, o->cfg->mail_domain);
+		c.list_id = buf_cstr(&list);
+	} else {
+		buf_printf(&from, "aide@%s", o->cfg->mail_domain);
+		c.from_addr = buf_cstr(&from);
+		c.from_name = o->cfg->mail_from_name;
+	}
+	{
+		char tok[TOKEN_MAX];
+
+		token_make(o->key, TOKEN_UNSUBSCRIBE, (uint64_t)m->resident_id, 0, tok);
+		buf_printf(&unsub, "%s/unsubscribe/%s", o->cfg->http_public_url, tok);
+		c.unsub_url = buf_cstr(&unsub);
+	}
+	if (deliver_compose(&c, &r->data) < 0) {
+		r->error = xstrdup(deliver_compose_check(&c));
+		goto out;
+	}
+	r->envelope_from = buf_take(&env);
+	rc = 0;
+out:
+	if (rc < 0 && r->error == NULL)
+		r->error = xasprintf("template %s cannot be rendered", name);
+	buf_free(&subject);
+	buf_free(&text);
+	buf_free(&html);
+	buf_free(&from);
+	buf_free(&reply);
+	buf_free(&env);
+	buf_free(&mid);
+	buf_free(&list);
+	buf_free(&unsub);
+	free(mailto);
+	return rc;
+}
+
+static int
+render_sms(const struct sender_opts *o, const char *name, const json_t *d, struct rendered *r)
+{
+	struct buf text = BUF_INIT;
+	char *cut;
+	int enc;
+
+	if (render_one(o, name, "sms", d, &text) < 0) {
+		r->error = xasprintf("template %s.sms cannot be rendered", name);
+		buf_free(&text);
+		return -1;
+	}
+	cut = sms_cut(buf_cstr(&text), (int)o->cfg->sms_max_segments, SMS_CUT_SUFFIX);
+	buf_puts(&r->data, cut);
+	r->segments = sms_segments(cut, &enc);
+	free(cut);
+	buf_free(&text);
+	return 0;
+}
+
+int
+render_message(const struct sender_opts *o, const struct store_out *m, struct rendered *r)
+{
+	json_t *d = json_object();
+	char *name = template_data(o, m, d);
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (name == NULL) {
+		r->error = xasprintf("no template for purpose %s", m->purpose);
+		json_decref(d);
+		return -1;
+	}
+	rc = strcmp(m->kind, "sms") == 0 ? render_sms(o, name, d, r) : render_email(o, m, name, d, r);
+	json_decref(d);
+	free(name);
+	return rc;
+}
+
+void
+rendered_clear(struct rendered *r)
+{
+	buf_free(&r->data);
+	free(r->envelope_from);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,189 @@
+/*
+ * send.c — the deliver role's workers. Each claims a batch of outgoing
+ * messages under a lease, renders each for its resident (templates, its
+ * own tokens in Reply-To and the VERP return path, List-Unsubscribe),
+ * hands the batch to its backend, and records every result in one
+ * statement. A worker that dies leaves its lease to expire: at least once.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/alloc.h"
+#include "core/calendar.h"
+#include "core/log.h"
+#include "core/token.h"
+#include "deliver/compose.h"
+#include "deliver/sms_text.h"
+#include "fanout/render.h"
+#include "fanout/send.h"
+#include "store/store.h"
+
+#define BATCH		200
+#define LEASE_S		300
+#define IDLE_MS		250
+#define RETRY_MS	2000
+
+struct sender {
+	struct sender_opts	 o;
+	pthread_t		*threads;
+	int			 nthreads;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stopping;
+};
+
+static int
+pause_ms(struct sender *s, int ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&s->mu);
+	if (!s->stopping && ms > 0)
+		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	stop = s->stopping;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+static enum store_out_result
+result_of(enum deliver_result r)
+{
+	switch (r) {
+	case DELIVER_OK: return OUT_SENT;
+	case DELIVER_PERM: return OUT_PERMFAIL;
+	default: return OUT_TEMPFAIL;
+	}
+}
+
+/* Renders, sends and records one claimed batch. */
+static void
+send_batch(struct sender *s, struct store *st, struct deliver_backend *be,
+    struct store_out *msgs, size_t n)
+{
+	struct outmsg *out = xcalloc(n, sizeof(*out));
+	struct rendered *r = xcalloc(n, sizeof(*r));
+	size_t m = 0, sent = 0;
+	size_t *map = xcalloc(n, sizeof(*map));
+
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].cancelled)
+			continue;	/* recorded as cancelled by the claim */
+		if (render_message(&s->o, &msgs[i], &r[i]) < 0) {
+			msgs[i].result = OUT_PERMFAIL;
+			msgs[i].error = xstrdup(r[i].error ? r[i].error : "cannot render");
+			continue;
+		}
+		out[m] = (struct outmsg){ msgs[i].id, msgs[i].recipient, r[i].envelope_from,
+		    r[i].data.data, r[i].data.len, 0, DELIVER_PENDING, "", "" };
+		msgs[i].segments = r[i].segments;
+		map[m++] = i;
+	}
+	if (m > 0)
+		be->send(be, out, m);
+	for (size_t k = 0; k < m; k++) {
+		struct store_out *msg = &msgs[map[k]];
+
+		msg->result = result_of(out[k].result);
+		sent += msg->result == OUT_SENT;
+		if (out[k].error[0])
+			msg->error = xstrdup(out[k].error);
+		if (out[k].gateway_id[0])
+			msg->gateway_id = xstrdup(out[k].gateway_id);
+	}
+	if (store_outgoing_done(st, msgs, n) < 0)
+		log_error("send_record_failed", "error=%s", log_q(store_error(st)));
+	log_info("sent", "kind=%s backend=%s messages=%zu ok=%zu", s->o.kind, be->name, m, sent);
+	for (size_t i = 0; i < n; i++)
+		rendered_clear(&r[i]);
+	free(r);
+	free(out);
+	free(map);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct sender *s = arg;
+	struct store *st = NULL;
+	struct deliver_backend *be = NULL;
+	int wait = 0;
+
+	while (!pause_ms(s, wait)) {
+		struct store_out *msgs;
+		size_t n;
+		char *err = NULL;
+		int quiet = strcmp(s->o.kind, "sms") == 0 &&
+		    paris_quiet(time(NULL), &s->o.cfg->sms_quiet_hours);
+
+		if ((st == NULL && (st = store_open(s->o.url, &err)) == NULL) ||
+		    (be == NULL && (be = s->o.backend_new(s->o.cfg, &err)) == NULL)) {
+			log_warn("send_not_ready", "kind=%s error=%s", s->o.kind, log_q(err));
+			free(err);
+			wait = RETRY_MS;
+			continue;
+		}
+		if (store_outgoing_claim(st, s->o.kind, BATCH, LEASE_S, quiet, &msgs, &n) < 0) {
+			log_error("send_claim_failed", "error=%s", log_q(store_error(st)));
+			if (store_down(st)) {
+				store_close(st);
+				st = NULL;
+			}
+			wait = RETRY_MS;
+			continue;
+		}
+		if (n > 0)
+			send_batch(s, st, be, msgs, n);
+		store_out_free(msgs, n);
+		wait = n == BATCH ? 0 : IDLE_MS;
+	}
+	deliver_backend_free(be);
+	store_close(st);
+	return NULL;
+}
+
+struct sender *
+sender_start(const struct sender_opts *o, char **err)
+{
+	struct sender *s = xcalloc(1, sizeof(*s));
+
+	s->o = *o;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->nthreads = o->workers > 0 ? o->workers : 1;
+	s->threads = xcalloc((size_t)s->nthreads, sizeof(*s->threads));
+	for (int i = 0; i < s->nthreads; i++)
+		if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0) {
+			*err = xstrdup("cannot start a delivery thread");
+			s->nthreads = i;
+			sender_stop(s);
+			return NULL;
+		}
+	return s;
+}
+
+void
+sender_stop(struct sender *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s->threads);
+	free(s);
+}
