@@ -35,7 +35,8 @@ WARN    += -Werror
 endif
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Idaemon -I$(OUT)/gen \
-             -DPALIER_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+             -DPALIER_VERSION='"$(VERSION)"' -DPALIER_DATADIR='"$(PREFIX)/share/palier"' \
+             $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 

@@ -19,6 +19,15 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/secret.h"
+#include "classify/classify.h"
+#include "deliver/deliver.h"
+#include "deliver/gateway.h"
+#include "fanout/fanout.h"
+#include "fanout/send.h"
+#include "fanout/template.h"
+#include "http/http.h"
+#include "ingest/intake.h"
+#include "ingest/lmtp.h"
 #include "store/store.h"
 
 #define EX_USAGE	64
@@ -40,6 +49,14 @@ struct daemon {
 	struct store	*store;
 	unsigned char	 key[SECRET_LEN];
 	int		 sigfd;
+	struct intake	*intake;	/* ingest and http roles */
+	struct lmtp_server *lmtp;	/* ingest */
+	struct http_server *http;	/* http */
+	struct fanout	*fanout;	/* fanout */
+	struct tpl_set	*templates;	/* deliver */
+	struct sender	*email, *sms;	/* deliver */
+	struct config	**retired;	/* configs replaced by reloads: the workers may still read them */
+	size_t		 nretired;
 };
 
 static void
@@ -105,11 +122,25 @@ sd_notify_state(const char *state)
 	close(fd);
 }
 
+/* The filter rules of the config's directories; NULL and *err on a bad rule. */
+static struct rules *
+rules_load(const struct config *cfg, char **err)
+{
+	char *dir = config_data_dir(cfg->filters_dir, "filters");
+	const char *dirs[3] = { dir, cfg->filters_local_dir, NULL };
+	struct rules *r = classify_rules_load(dirs, err);
+
+	free(dir);
+	return r;
+}
+
 /* -n: everything that can be checked without serving. */
 static int
 check_only(struct daemon *d)
 {
-	char *err = NULL, *roles;
+	char *err = NULL, *roles, *tdir;
+	struct rules *rules;
+	int ok;
 
 	/* A key file that exists must be usable; a missing one is made at start. */
 	if (access(d->cfg->security_secret_file, F_OK) == 0 &&
@@ -118,8 +149,24 @@ check_only(struct daemon *d)
 		free(err);
 		return -1;
 	}
+	if ((rules = rules_load(d->cfg, &err)) == NULL) {
+		fprintf(stderr, "palierd: %s\n", err);
+		free(err);
+		return -1;
+	}
+	tdir = config_data_dir(d->cfg->templates_dir, "templates");
+	ok = tpl_check_dir(tdir, &err) == 0;
+	free(tdir);
+	if (!ok) {
+		fprintf(stderr, "palierd: %s\n", err);
+		free(err);
+		classify_rules_free(rules);
+		return -1;
+	}
 	roles = roles_text(d->roles);
-	printf("palierd: %s: configuration is valid (roles %s)\n", d->cfg->path, roles);
+	printf("palierd: %s: configuration is valid (roles %s, %zu filter rules, templates render)\n",
+	    d->cfg->path, roles, classify_rules_count(rules));
+	classify_rules_free(rules);
 	free(roles);
 	return 0;
 }
@@ -155,17 +202,29 @@ reload(struct daemon *d)
 {
 	char *err = NULL;
 	struct config *cfg;
+	struct rules *rules = NULL;
 
 	sd_notify_state("RELOADING=1");
 	if ((cfg = config_load(d->conf_path, &err)) == NULL) {
 		log_error("reload_refused", "error=%s", log_q(err));
 		free(err);
+	} else if ((d->roles & (ROLE_INGEST | ROLE_HTTP)) && (rules = rules_load(cfg, &err)) == NULL) {
+		/* A bad rule keeps the previous rules and config running. */
+		log_error("reload_refused", "error=%s", log_q(err));
+		free(err);
+		config_free(cfg);
 	} else {
+		if (d->intake)
+			ingest_intake_set_rules(d->intake, rules);
+		else
+			classify_rules_free(rules);
 		if (strcmp(cfg->database_url, d->cfg->database_url) != 0) {
 			store_close(d->store);
 			d->store = NULL;
 		}
-		config_free(d->cfg);
+		/* The delivery workers keep the config they started with (restart to change it). */
+		d->retired = xreallocarray(d->retired, d->nretired + 1, sizeof(*d->retired));
+		d->retired[d->nretired++] = d->cfg;
 		d->cfg = cfg;
 		log_init("palierd", level_of(cfg->log_level));
 		log_info("reloaded", "config=%s", log_q(cfg->path));
@@ -186,6 +245,143 @@ setup_signals(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
 	return d->sigfd < 0 ? -1 : 0;
+}
+
+static void
+start_lmtp(struct daemon *d)
+{
+	struct lmtp_opts lo;
+	char *err = NULL;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.listen = d->cfg->lmtp_listen;
+	lo.domain = d->cfg->mail_domain;
+	lo.authserv_id = d->cfg->mail_authserv_id;
+	lo.max_size = (size_t)d->cfg->lmtp_max_size;
+	lo.max_header = (size_t)d->cfg->lmtp_max_header;
+	lo.max_recipients = (int)d->cfg->lmtp_max_recipients;
+	lo.max_sessions = (int)d->cfg->lmtp_max_sessions;
+	lo.timeout = (int)d->cfg->lmtp_timeout;
+	lo.key = d->key;
+	lo.intake = d->intake;
+	if ((d->lmtp = ingest_lmtp_start(&lo, &err)) == NULL)
+		fatal("lmtp", "error=%s", log_q(err));
+}
+
+static void
+start_http(struct daemon *d)
+{
+	struct http_opts ho;
+	char *err = NULL;
+
+	memset(&ho, 0, sizeof(ho));
+	ho.listen = d->cfg->http_listen;
+	ho.public_url = d->cfg->http_public_url;
+	ho.webhook_secret = d->cfg->sms_webhook_secret;
+	ho.allow = d->cfg->sms_allow;
+	ho.twilio_token = d->cfg->sms_password;
+	ho.key = d->key;
+	ho.db_url = d->cfg->database_url;
+	ho.intake = d->intake;
+	if ((d->http = http_start(&ho, &err)) == NULL)
+		fatal("http", "error=%s", log_q(err));
+}
+
+static struct deliver_backend *
+email_backend(const struct config *cfg, char **err)
+{
+	return deliver_email_new(cfg->smtp_relay, err);
+}
+
+static struct deliver_backend *
+sms_backend(const struct config *cfg, char **err)
+{
+	char *dlr;
+	struct deliver_backend *b;
+
+	if (strncmp(cfg->sms_gateway, "file:", 5) == 0)
+		return deliver_file_new(cfg->sms_gateway + 5, "sms", err);
+	dlr = *cfg->sms_webhook_secret ?
+	    xasprintf("%s/sms/dlr/%s?secret=%s", cfg->http_public_url, cfg->sms_gateway,
+	    cfg->sms_webhook_secret) :
+	    xasprintf("%s/sms/dlr/%s", cfg->http_public_url, cfg->sms_gateway);
+	b = deliver_gateway_new(cfg->sms_gateway, cfg->sms_url, cfg->sms_user, cfg->sms_password,
+	    cfg->sms_sender, dlr, err);
+	free(dlr);
+	return b;
+}
+
+static void
+start_deliver(struct daemon *d)
+{
+	struct sender_opts so;
+	char *err = NULL, *tdir;
+
+	tdir = config_data_dir(d->cfg->templates_dir, "templates");
+	if ((d->templates = tpl_set_load(tdir, &err)) == NULL)
+		fatal("templates", "error=%s", log_q(err));
+	free(tdir);
+	deliver_gateway_rate((double)d->cfg->sms_rate);
+	memset(&so, 0, sizeof(so));
+	so.url = d->cfg->database_url;
+	so.cfg = d->cfg;
+	so.key = d->key;
+	so.templates = d->templates;
+	so.kind = "email";
+	so.workers = (int)d->cfg->smtp_sessions;
+	so.backend_new = email_backend;
+	if ((d->email = sender_start(&so, &err)) == NULL)
+		fatal("deliver", "error=%s", log_q(err));
+	so.kind = "sms";
+	so.workers = 2;
+	so.backend_new = sms_backend;
+	if ((d->sms = sender_start(&so, &err)) == NULL)
+		fatal("deliver", "error=%s", log_q(err));
+}
+
+static void
+roles_start(struct daemon *d)
+{
+	struct rules *rules;
+	char *err = NULL;
+
+	if (d->roles & (ROLE_INGEST | ROLE_HTTP)) {
+		if ((rules = rules_load(d->cfg, &err)) == NULL)
+			fatal("filters", "error=%s", log_q(err));
+		log_info("filters_loaded", "rules=%zu", classify_rules_count(rules));
+		d->intake = ingest_intake_new(d->cfg->database_url, d->key);
+		ingest_intake_set_rules(d->intake, rules);
+	}
+	if (d->roles & ROLE_INGEST)
+		start_lmtp(d);
+	if (d->roles & ROLE_HTTP)
+		start_http(d);
+	if (d->roles & ROLE_FANOUT)
+		d->fanout = fanout_start(d->cfg->database_url, d->cfg);
+	if (d->roles & ROLE_DELIVER)
+		start_deliver(d);
+}
+
+/*
+ * Drains in flow order: no new sessions or requests, finish the open ones,
+ * then the writers; fan-out and delivery finish the batch in hand.
+ */
+static void
+roles_stop(struct daemon *d)
+{
+	ingest_lmtp_stop(d->lmtp);
+	http_stop(d->http);
+	ingest_intake_free(d->intake);
+	fanout_stop(d->fanout);
+	sender_stop(d->email);
+	sender_stop(d->sms);
+	tpl_set_free(d->templates);
+	d->lmtp = NULL;
+	d->http = NULL;
+	d->intake = NULL;
+	d->fanout = NULL;
+	d->email = d->sms = NULL;
+	d->templates = NULL;
 }
 
 /* Runs until SIGTERM or SIGINT. */
@@ -263,9 +459,14 @@ main(int argc, char **argv)
 	log_info("started", "version=%s config=%s roles=%s", PALIER_VERSION, log_q(d.cfg->path), roles);
 	free(roles);
 	db_connect(&d);
+	roles_start(&d);
 	sd_notify_state("READY=1");
 	serve(&d);
 	sd_notify_state("STOPPING=1");
+	roles_stop(&d);
+	for (size_t i = 0; i < d.nretired; i++)
+		config_free(d.retired[i]);
+	free(d.retired);
 	store_close(d.store);
 	config_free(d.cfg);
 	explicit_bzero(d.key, sizeof(d.key));

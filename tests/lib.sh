@@ -57,6 +57,10 @@ url = postgresql:///$T_DB?host=$PG_SOCK&port=$PG_PORT&user=postgres
 domain = residence.example
 [security]
 secret_file = $T_TMP/secret
+[filters]
+dir = $T_TOP/filters
+[templates]
+dir = $T_TOP/templates
 EOC
 	export PALIER_CONF=$T_CONF
 }
@@ -80,24 +84,26 @@ free_port() {
 	done
 }
 
-# wait_for PATTERN FILE [SECONDS]: until FILE holds PATTERN.
+# wait_for PATTERN FILE [SECONDS] [FROM-BYTE]: until FILE holds PATTERN (past FROM-BYTE).
 wait_for() {
 	local i
 	for ((i = 0; i < ${3:-10} * 10; i++)); do
-		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		tail -c +"$((${4:-0} + 1))" "$2" 2>/dev/null | grep -q -- "$1" && return 0
 		sleep 0.1
 	done
 	return 1
 }
 
 # start_palierd CONF [ARGS...]: runs palierd in the background (PALIERD_PID),
-# its log in $T_TMP/palierd.log, and waits until it listens.
+# its log in $T_TMP/palierd.log, and waits until it logs $WAIT_EVENT
+# (lmtp_listening unless set).
 start_palierd() {
-	local conf=$1
+	local conf=$1 from
 	shift
+	from=$(wc -c < "$T_TMP/palierd.log" 2>/dev/null || echo 0)
 	"$PALIERD" -c "$conf" "$@" >>"$T_TMP/palierd.log" 2>&1 &
 	PALIERD_PID=$!
-	wait_for "event=lmtp_listening" "$T_TMP/palierd.log" 10 ||
+	wait_for "event=${WAIT_EVENT:-lmtp_listening}" "$T_TMP/palierd.log" 10 "$from" ||
 		{ not_ok "palierd starts" "$(tail -n 20 "$T_TMP/palierd.log")"; return 1; }
 }
 

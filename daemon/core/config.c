@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -417,6 +418,20 @@ config_load(const char *path, char **err)
 		return NULL;
 	}
 	return ctx.cfg;
+}
+
+#ifndef PALIER_DATADIR
+#define PALIER_DATADIR "/usr/local/share/palier"
+#endif
+
+char *
+config_data_dir(const char *dir, const char *name)
+{
+	struct stat st;
+
+	if (strcmp(dir, name) == 0 && stat(dir, &st) < 0)
+		return xasprintf("%s/%s", PALIER_DATADIR, name);
+	return xstrdup(dir);
 }
 
 const char *

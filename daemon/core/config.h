@@ -41,6 +41,12 @@ struct config *config_load(const char *path, char **err);
  */
 const char *config_choose(const char *opt_path);
 void config_free(struct config *cfg);
+/*
+ * A data directory named by the config (filters, templates): as written,
+ * unless it is the default relative name and no such directory is here,
+ * then the installed one (PREFIX/share/palier/NAME). Newly allocated.
+ */
+char *config_data_dir(const char *dir, const char *name);
 /* Writes every key with its value, as an ini file, to a newly allocated string. */
 char *config_dump(const struct config *cfg);
 

@@ -139,7 +139,7 @@ international(const char *d, size_t n, char out[PHONE_E164_MAX])
 		return "is too long for an international number "
 		    "(8 to 15 digits after + or 00)";
 	if (d[0] == '3' && d[1] == '3' && (n != 11 || d[2] == '0'))
-		return "a +33 number has 9 digits after +33";
+		return "does not have the 9 digits a +33 number has after +33";
 	put_e164(out, "", d, n);
 	return NULL;
 }

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/slug.h"
 #include "core/utf8.h"
 #include "ctl/ctl.h"
 #include "ctl/table.h"
@@ -180,23 +181,50 @@ cmd_post(struct ctl *c, int argc, char **argv)
 int
 cmd_hold(struct ctl *c, int argc, char **argv)
 {
-	int json = ctl_take_flag(&argc, argv, "--json"), rc, approve;
+	int json = ctl_take_flag(&argc, argv, "--json"), trust = ctl_take_flag(&argc, argv, "--trust");
+	int bad = 0, rc, approve;
+	const char *reason = ctl_take_opt(&argc, argv, "--reason", &bad);
 	long id;
 
-	if (argc == 0)
+	if (argc == 0 && !bad)
 		return list_posts(c, NULL, "held", json, 1);
-	if (argc != 2 || (strcmp(argv[0], "approve") != 0 && strcmp(argv[0], "reject") != 0) ||
+	if (bad || argc != 2 || (strcmp(argv[0], "approve") != 0 && strcmp(argv[0], "reject") != 0) ||
 	    parse_id(argv[1], &id) < 0)
-		return ctl_fail(c, "usage: hold [--json] | hold approve ID | hold reject ID");
+		return ctl_fail(c, "usage: hold [--json] | hold approve ID [--trust] |"
+		    " hold reject ID [--reason TEXT]");
 	approve = strcmp(argv[0], "approve") == 0;
 	if ((rc = ctl_connect(c, 0)) != EXIT_OK)
 		return rc;
-	switch (store_hold_decide(c->store, id, approve, NULL)) {
+	switch (store_hold_decide(c->store, id, approve, approve && trust, reason, "palierctl")) {
 	case 0:
 		printf("post %ld %s\n", id, approve ? "published" : "refused");
 		return EXIT_OK;
 	case 1:
 		return ctl_fail(c, "post %ld is not waiting for moderation", id);
+	default:
+		return ctl_store_fail(c);
+	}
+}
+
+int
+cmd_moderator(struct ctl *c, int argc, char **argv)
+{
+	int bad = 0, rc;
+	const char *name = ctl_take_opt(&argc, argv, "--name", &bad), *why;
+
+	if (bad || argc != 3 || strcmp(argv[0], "add") != 0)
+		return ctl_fail(c, "usage: moderator add SLUG EMAIL [--name NAME]");
+	if ((why = email_check(argv[2])) != NULL)
+		return ctl_fail(c, "'%s' %s", argv[2], why);
+	if ((rc = ctl_connect(c, 0)) != EXIT_OK)
+		return rc;
+	switch (store_moderator_add(c->store, argv[1], argv[2], name)) {
+	case 0:
+		printf("%s now moderates %s and the channels below it\n", argv[2], argv[1]);
+		return EXIT_OK;
+	case 1:
+		printf("%s already moderated %s\n", argv[2], argv[1]);
+		return EXIT_OK;
 	default:
 		return ctl_store_fail(c);
 	}

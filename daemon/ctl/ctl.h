@@ -43,5 +43,6 @@ int cmd_hold(struct ctl *c, int argc, char **argv);
 int cmd_queue(struct ctl *c, int argc, char **argv);
 int cmd_bulletin(struct ctl *c, int argc, char **argv);
 int cmd_digest(struct ctl *c, int argc, char **argv);
+int cmd_moderator(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -98,6 +98,7 @@ fanout_main(void *arg)
 
 	while (!pause_ms(f, wait)) {
 		struct store_fanout_stats st;
+		long held, notices;
 		char *err = NULL;
 
 		if (s == NULL && (s = store_open(f->url, &err)) == NULL) {
@@ -116,6 +117,8 @@ fanout_main(void *arg)
 			continue;
 		}
 		wait = st.posts == FANOUT_BATCH ? 0 : IDLE_MS;
+		if (store_fanout_moderation(s, FANOUT_BATCH, &held, &notices) < 0)
+			log_error("moderation_notices_failed", "error=%s", log_q(store_error(s)));
 		if (st.posts == 0)
 			digests(f, s);
 	}

@@ -94,6 +94,25 @@ bulletin_json(const struct store_out *m)
 	return p;
 }
 
+/* A held post, for its moderators or its author. */
+static json_t *
+held_json(const struct store_out *m)
+{
+	struct buf b = BUF_INIT;
+	json_t *p = json_object();
+
+	json_object_set_new(p, "author", json_string(m->post_author ? m->post_author : ""));
+	json_object_set_new(p, "sender", json_string(m->post_sender ? m->post_sender : ""));
+	json_object_set_new(p, "channel", json_string(m->channel_name ? m->channel_name : ""));
+	words_date(&b, (time_t)m->post_time, 1);
+	json_object_set_new(p, "date", str_of(&b));
+	json_object_set_new(p, "subject", json_string(m->post_subject ? m->post_subject : ""));
+	json_object_set_new(p, "reason", json_string(m->post_reason ? m->post_reason : ""));
+	json_object_set_new(p, "text", json_string(m->post_body ? m->post_body : ""));
+	buf_free(&b);
+	return p;
+}
+
 /* The section of a digest for a channel kind, created on first use. */
 static json_t *
 digest_section(json_t *sections, const char *kind, const char *place)
@@ -185,6 +204,11 @@ template_data(const struct sender_opts *o, const struct store_out *m, json_t *d)
 	} else if (strcmp(m->purpose, "post") == 0) {
 		name = xstrdup("post");
 		json_object_set_new(d, "post", post_json(m));
+	} else if (strcmp(m->purpose, "moderation") == 0 || strcmp(m->purpose, "refusal") == 0) {
+		name = xstrdup(m->purpose);
+		json_object_set_new(d, "post", held_json(m));
+		json_object_set_new(d, "moderator", json_pack("{s:s}", "name",
+		    m->moderator_name ? m->moderator_name : ""));
 	} else if (strcmp(m->purpose, "digest") == 0 && content) {
 		name = xstrdup("digest");
 		digest_json(o, m, content, d);
@@ -245,7 +269,14 @@ render_email(const struct sender_opts *o, const struct store_out *m, const char 
 	addr_token(&env, o, "bounce", TOKEN_BOUNCE, m->resident_id, m->id);
 	buf_printf(&mid, "o%ld.%ld@%s", m->id, (long)time(NULL), o->cfg->mail_domain);
 	c.message_id = buf_cstr(&mid);
-	if (m->channel_slug) {
+	if (m->moderator_id) {
+		/* A moderation notice: answered with OK or REFUS, for this moderator and post. */
+		buf_printf(&from, "aide@%s", o->cfg->mail_domain);
+		c.from_addr = buf_cstr(&from);
+		c.from_name = o->cfg->mail_from_name;
+		addr_token(&reply, o, "moderation", TOKEN_MODERATE, m->moderator_id, m->post_id);
+		c.reply_to = buf_cstr(&reply);
+	} else if (m->channel_slug && strcmp(m->purpose, "refusal") != 0) {
 		/* A post, a bulletin or a digest: from its channel; a post's answers go to its thread. */
 		buf_printf(&from, "%s@%s", m->channel_slug, o->cfg->mail_domain);
 		c.from_addr = buf_cstr(&from);

@@ -37,6 +37,7 @@ struct pending {
 	char		*uri;
 	struct buf	 body;
 	int		 too_big;
+	int		 headers_seen;	/* MHD's first call has the headers only */
 };
 
 static void *
@@ -125,6 +126,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 	if (p == NULL)
 		return MHD_NO;
+	if (!p->headers_seen) {
+		p->headers_seen = 1;
+		return MHD_YES;
+	}
 	if (*upload_size) {
 		if (p->body.len + *upload_size > MAX_BODY)
 			p->too_big = 1;
@@ -169,10 +174,10 @@ http_start(const struct http_opts *o, char **err)
 	}
 	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 	    MHD_OPTION_END);

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/slug.h"
@@ -74,4 +75,88 @@ ingest_command_email(const char *subject, const char *body)
 		p += n + (p[n] == '\n');
 	}
 	return c ? *c : unknown;
+}
+
+static const struct {
+	const char	*word;
+	const char	*action;
+} mod_words[] = {
+	{ "ok", "ok" }, { "oui", "ok" }, { "publier", "ok" }, { "accepter", "ok" },
+	{ "valider", "ok" }, { "d-accord", "ok" },
+	{ "refus", "refuse" }, { "refuser", "refuse" }, { "non", "refuse" },
+	{ "rejeter", "refuse" }, { "supprimer", "refuse" },
+};
+
+/* The action a line starts with, and where its reason begins; NULL if none. */
+static const char *
+mod_action_of(const char *line, const char **rest)
+{
+	const char *p = line;
+
+	while (*p == ' ' || *p == '\t' || *p == '>')
+		p++;
+	for (size_t i = 0; i < sizeof(mod_words) / sizeof(mod_words[0]); i++) {
+		const char *w = mod_words[i].word;
+		size_t n = strlen(w);
+		char *first = slug_from_name(p);
+		int hit = strncmp(first, w, n) == 0 && (first[n] == '\0' || first[n] == '-');
+
+		free(first);
+		if (hit) {
+			/* Skip the word as written (it may have accents or an apostrophe). */
+			size_t skip = strcspn(p, " \t:,.!;");
+
+			*rest = p + skip;
+			return mod_words[i].action;
+		}
+	}
+	return NULL;
+}
+
+static char *
+reason_from(const char *rest)
+{
+	size_t n;
+
+	while (*rest == ' ' || *rest == ':' || *rest == ',' || *rest == '.' || *rest == '-' ||
+	    *rest == '!' || *rest == ';')
+		rest++;
+	n = strcspn(rest, "\r\n");
+	while (n && (rest[n - 1] == ' ' || rest[n - 1] == '\t'))
+		n--;
+	return n ? xstrndup(rest, n) : NULL;
+}
+
+void
+ingest_command_moderation(const char *subject, const char *body, const char **action,
+    int *trust, char **reason)
+{
+	const char *p = body ? body : "", *rest = NULL;
+	char *line = NULL, *folded;
+
+	*action = NULL;
+	*trust = 0;
+	*reason = NULL;
+	while (*p && line == NULL) {
+		size_t n = strcspn(p, "\n");
+
+		if (p[strspn(p, " \t\r")] != '\n' && p[strspn(p, " \t\r")] != '\0')
+			line = xstrndup(p, n);
+		p += n + (p[n] == '\n');
+	}
+	if ((line == NULL || (*action = mod_action_of(line, &rest)) == NULL) && subject) {
+		const char *s = subject;
+
+		while (strncasecmp(s, "re:", 3) == 0 || strncasecmp(s, "re :", 4) == 0)
+			s += s[2] == ':' ? 3 : 4;
+		*action = mod_action_of(s, &rest);
+	}
+	if (*action) {
+		folded = slug_from_name(rest);
+		*trust = strstr(folded, "confiance") != NULL;
+		free(folded);
+		if (strcmp(*action, "refuse") == 0)
+			*reason = reason_from(rest);
+	}
+	free(line);
 }

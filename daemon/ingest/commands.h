@@ -18,4 +18,14 @@ struct command {
  */
 struct command ingest_command_email(const char *subject, const char *body);
 
+/*
+ * A moderator's answer to a moderation notice: OK (publish) or REFUS
+ * (refuse), read from the first line of what they wrote, else from the
+ * start of the subject; "confiance" on that line also trusts the sender
+ * from then on; what follows REFUS is the reason (newly allocated in
+ * *reason, or NULL). *action is NULL when neither word is there.
+ */
+void ingest_command_moderation(const char *subject, const char *body, const char **action,
+    int *trust, char **reason);
+
 #endif

@@ -168,7 +168,7 @@ decide_channel(struct intake_item *it, const struct store_who *w, const struct r
 		row->resident_id = w->resident_id;
 		sc->author = xstrdup(w->resident_name ? w->resident_name :
 		    it->sender_name ? it->sender_name : it->sender ? it->sender : "?");
-		if (!w->resident_id)
+		if (!w->resident_id && !w->trusted)
 			hold = "l'expéditeur n'est pas un résident de ce canal";
 	}
 	if (it->unverified)
@@ -176,6 +176,7 @@ decide_channel(struct intake_item *it, const struct store_who *w, const struct r
 	classify(it, role, rules, sc);
 	post_status(row, sc, hold);
 	row->channel_id = scoped_channel(w, sc);
+	row->author_verified = it->verified;
 	row->author = sc->author;
 	row->post_subject = it->subject ? it->subject : "";
 	row->body = sc->cls.scope != CLASSIFY_SAME ? without_hashtag(it->body) : it->body ? it->body : "";
@@ -199,6 +200,7 @@ decide_reply(struct intake_item *it, const struct store_who *w, const struct rul
 	}
 	row_base(it, row, "reply");
 	row->post_kind = "reply";
+	row->author_verified = it->verified;
 	row->thread_id = w->thread_root;
 	row->channel_id = w->channel_id;
 	row->resident_id = w->resident_id;
@@ -253,9 +255,21 @@ decide_row(struct intake_item *it, const struct store_who *w, const struct rules
 		row_base(it, row, it->automatic ? "automatic" : "ignored");
 		row->note = it->automatic ? it->automatic_why : "the sender could not be verified";
 		return 0;
+	case ROUTE_MODERATE:
+		row_base(it, row, it->automatic || it->mod_action == NULL ? "ignored" : "command");
+		row->note = it->automatic ? it->automatic_why : it->mod_action ? "moderation" :
+		    "a moderator's answer without OK or REFUS";
+		if (!it->automatic && it->mod_action) {
+			row->mod_action = it->mod_action;
+			row->mod_id = (long)it->route.a;
+			row->mod_post = (long)it->route.b;
+			row->mod_reason = it->mod_reason;
+			row->mod_trust = it->mod_trust;
+		}
+		return 0;
 	default:
 		row_base(it, row, "ignored");
-		row->note = "no handler for this address yet";
+		row->note = "no handler for this address";
 		return 0;
 	}
 }

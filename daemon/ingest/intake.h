@@ -40,9 +40,13 @@ struct intake_item {
 	int		 automatic;		/* an auto-reply or the like: kept, never posted */
 	const char	*automatic_why;
 	int		 unverified;		/* the trusted Authentication-Results say it failed */
+	int		 verified;		/* ...or that it passed */
 	const char	*bounce_json;		/* for bounce+: [{address, permanent, status, diagnostic}] */
 	const char	*command;		/* stop, start, help, daily, weekly, immediate, unknown */
 	const char	*answer;		/* the template that answers it */
+	const char	*mod_action;		/* a moderator's answer: ok, refuse, or NULL */
+	const char	*mod_reason;
+	int		 mod_trust;
 
 	enum intake_result result;
 	long		 inbound_id, post_id;	/* 0 for a duplicate */

@@ -31,7 +31,7 @@ struct shared {
 	char		*bounces;
 	char		*content_hash;
 	const char	**hnames, **hvalues;
-	int		 automatic, unverified;
+	int		 automatic, unverified, verified;
 	const char	*automatic_why;
 };
 
@@ -114,13 +114,16 @@ own_list_id(const struct mail *m, const char *domain)
 }
 
 /*
- * 1 if an Authentication-Results field from our trusted authserv-id says
- * the sender failed DMARC (or both SPF and DKIM). Fields from anyone else
- * are ignored: senders can write them too.
+ * What the Authentication-Results fields from our trusted authserv-id say:
+ * -1 the sender failed DMARC (or both SPF and DKIM), 1 it passed DMARC,
+ * DKIM or SPF, 0 nothing trusted is said. Fields from anyone else are
+ * ignored: senders can write them too.
  */
 static int
-auth_failed(const struct mail *m, const char *authserv_id)
+auth_result(const struct mail *m, const char *authserv_id)
 {
+	int verdict = 0;
+
 	size_t idlen = strlen(authserv_id);
 
 	if (idlen == 0)
@@ -137,9 +140,11 @@ auth_failed(const struct mail *m, const char *authserv_id)
 			continue;
 		if (strcasestr(v, "dmarc=fail") ||
 		    (strcasestr(v, "spf=fail") && strcasestr(v, "dkim=fail")))
-			return 1;
+			return -1;
+		if (strcasestr(v, "dmarc=pass") || strcasestr(v, "dkim=pass") || strcasestr(v, "spf=pass"))
+			verdict = 1;
 	}
-	return 0;
+	return verdict;
 }
 
 static void
@@ -161,7 +166,8 @@ shared_fill(struct shared *sh, const struct mail_env *env, const char *raw, size
 	sh->attachments = attachments_json(&sh->m);
 	sh->bounces = bounces_json(&sh->m);
 	sh->automatic = ingest_reply_is_automatic(&sh->m, &sh->automatic_why);
-	sh->unverified = auth_failed(&sh->m, env->authserv_id);
+	sh->unverified = auth_result(&sh->m, env->authserv_id) < 0;
+	sh->verified = auth_result(&sh->m, env->authserv_id) > 0;
 	if (sh->m.message_id == NULL)
 		sh->content_hash = sha256_hex(raw, len);
 	sh->hnames = xcalloc(sh->m.nheaders + 1, sizeof(*sh->hnames));
@@ -180,7 +186,9 @@ item_fill(struct intake_item *it, const struct shared *sh, const struct mail_env
 	it->source = "email";
 	it->via = env->via;
 	it->envelope_from = envelope_from;
-	it->sender = sh->m.from_addr;
+	/* No From: the envelope sender is all we know. */
+	it->sender = sh->m.from_addr ? sh->m.from_addr : envelope_from && *envelope_from ?
+	    envelope_from : "";
 	it->sender_name = sh->m.from_name;
 	it->subject = sh->m.subject ? sh->m.subject : "";
 	it->body = sh->body;
@@ -193,6 +201,7 @@ item_fill(struct intake_item *it, const struct shared *sh, const struct mail_env
 	it->automatic = sh->automatic;
 	it->automatic_why = sh->automatic_why;
 	it->unverified = sh->unverified;
+	it->verified = sh->verified;
 	it->bounce_json = sh->bounces;
 }
 
@@ -220,6 +229,7 @@ ingest_mail_deliver(const struct mail_env *env, const char *raw, size_t len,
 	struct intake_item *items = xcalloc(nrcpt, sizeof(*items));
 	struct intake_item **ptrs = xcalloc(nrcpt, sizeof(*ptrs));
 	char **keys = xcalloc(nrcpt, sizeof(*keys));
+	char **mod_reason = xcalloc(nrcpt, sizeof(*mod_reason));
 	const char *why = NULL;
 	size_t stored = 0;
 
@@ -247,11 +257,15 @@ ingest_mail_deliver(const struct mail_env *env, const char *raw, size_t len,
 			items[i].command = c.name;
 			items[i].answer = c.answer;
 		}
+		if (routes[i].kind == ROUTE_MODERATE && !sh.automatic && !sh.unverified)
+			ingest_command_moderation(sh.m.subject, sh.body, &items[i].mod_action,
+			    &items[i].mod_trust, &mod_reason[i]);
 		keys[i] = sh.m.message_id ? xasprintf("mid:%s|%s", sh.m.message_id, rcpts[i]) :
 		    xasprintf("sha256:%s|%s", sh.content_hash, rcpts[i]);
 		for (char *k = keys[i]; *k; k++)
 			*k = (char)tolower((unsigned char)*k);
 		items[i].dedup_key = keys[i];
+		items[i].mod_reason = mod_reason[i];
 		ptrs[i] = &items[i];
 	}
 	ingest_intake_submit(env->intake, ptrs, nrcpt);
@@ -264,9 +278,12 @@ ingest_mail_deliver(const struct mail_env *env, const char *raw, size_t len,
 			    *items[i].status ? items[i].status : "-");
 	}
 out:
-	for (size_t i = 0; i < nrcpt; i++)
+	for (size_t i = 0; i < nrcpt; i++) {
 		free(keys[i]);
+		free(mod_reason[i]);
+	}
 	free(keys);
+	free(mod_reason);
 	free(items);
 	free(ptrs);
 	shared_free(&sh);

@@ -13,10 +13,13 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "store/db.h"
+#include "store/moderation.h"
 
 static const char who_sql[] =
     "SELECT j.i, ch.id, ch.kind, res.id, res.name, anyres.id, anyres.building_id,"
-    "  pub.id, pub.name, th.root, up.district, up.city"
+    "  pub.id, pub.name, th.root, up.district, up.city,"
+    "  EXISTS (SELECT 1 FROM trusted_senders t WHERE t.sender = lower(j.sender)"
+    "    AND t.channel_id IN (ch.id, ch.parent_id, (SELECT parent_id FROM channels WHERE id = ch.parent_id)))"
     " FROM jsonb_to_recordset($1::jsonb)"
     "   AS j(i int, sender text, slug text, tres bigint, thread bigint, phone boolean, home boolean)"
     " LEFT JOIN LATERAL (SELECT coalesce(p.thread_id, p.id) AS root, p.channel_id FROM posts p"
@@ -90,6 +93,7 @@ store_who_lookup(struct store *s, struct store_who *w, size_t n)
 		x->thread_root = num(r, row, 9);
 		x->district_id = num(r, row, 10);
 		x->city_id = num(r, row, 11);
+		x->trusted = PQgetvalue(r, row, 12)[0] == 't';
 	}
 	PQclear(r);
 	return 0;
@@ -113,11 +117,12 @@ static const char write_sql[] =
     "   SELECT ins.id, a->>'filename', a->>'type', (a->>'size')::bigint"
     "   FROM ins, jsonb_array_elements(coalesce($11::jsonb, '[]')) a),"
     " post AS (INSERT INTO posts (inbound_id, channel_id, kind, status, reason, topic, tags,"
-    "   source, resident_id, publisher_id, author, sender, subject, body, thread_id, decided_at)"
+    "   source, resident_id, publisher_id, author, sender, subject, body, thread_id, decided_at,"
+    "   author_verified)"
     "   SELECT ins.id, $12, $13, $14, $15, $16,"
     "     ARRAY(SELECT jsonb_array_elements_text(coalesce($17::jsonb, '[]'))),"
     "     $1, $18, $19, $20, $6, $21, $22, $23,"
-    "     CASE WHEN $14::text <> 'held' THEN now() END"
+    "     CASE WHEN $14::text <> 'held' THEN now() END, $30::boolean"
     "   FROM ins WHERE $13::text IS NOT NULL RETURNING id),"
     " bnc AS (INSERT INTO bounces (inbound_id, outgoing_id, resident_id, address, permanent,"
     "   status, diagnostic)"
@@ -128,7 +133,7 @@ static const char write_sql[] =
     " score AS (UPDATE residents SET bounce_score = bounce_score + hard.n,"
     "   email_suspended_at = CASE WHEN bounce_score + hard.n >= 3"
     "     THEN coalesce(email_suspended_at, now()) ELSE email_suspended_at END"
-    "   FROM hard WHERE residents.id = $25 AND hard.n > 0)"
+    "   FROM hard WHERE residents.id = $25 AND hard.n > 0),"
     " who AS (SELECT r.id, CASE WHEN $28::boolean THEN r.sms_stopped_at IS NOT NULL"
     "     ELSE r.email_stopped_at IS NOT NULL END AS was_stopped"
     "   FROM residents r, ins WHERE $27::text IS NOT NULL AND"
@@ -153,10 +158,19 @@ static const char write_sql[] =
     "   SELECT 'answer', jsonb_build_object('template', $29::text) FROM gate RETURNING id),"
     " ansq AS (INSERT INTO outgoing (content_id, kind, resident_id, recipient, urgent, after_stop)"
     "   SELECT ans.id, CASE WHEN $28::boolean THEN 'sms' ELSE 'email' END, changed.id, $6, true,"
-    "     $27 = 'stop' FROM ans, changed)"
+    "     $27 = 'stop' FROM ans, changed),"
+    " modp AS (UPDATE posts p SET status = CASE WHEN $31 = 'ok' THEN 'published' ELSE 'refused' END,"
+    "   decided_at = now(), decided_by = $6,"
+    "   reason = CASE WHEN $31 = 'refuse' THEN coalesce($34, p.reason) ELSE p.reason END"
+    "   FROM ins WHERE $31::text IS NOT NULL AND p.id = $32 AND p.status = 'held'"
+    "     AND EXISTS (SELECT 1 FROM moderators m JOIN channels c ON c.id = p.channel_id"
+    "       LEFT JOIN channels c1 ON c1.id = c.parent_id WHERE m.id = $33"
+    "       AND lower(m.email) = lower($6) AND m.channel_id IN (c.id, c.parent_id, c1.parent_id))"
+    "   RETURNING p.id, p.channel_id, p.sender, p.source, p.author_verified, p.status, p.resident_id),"
+    MODERATION_EFFECTS("modp", "$35::boolean", "$6")
     " SELECT (SELECT id FROM ins), (SELECT id FROM post)";
 
-#define NPARAMS 29
+#define NPARAMS 35
 
 /* A bigint parameter: NULL for 0. */
 static const char *
@@ -171,7 +185,7 @@ idparam(char *buf, size_t size, long v)
 static int
 write_one(struct store *s, struct store_inbound *it)
 {
-	char ids[6][24];
+	char ids[8][24];
 	const char *p[NPARAMS] = {
 		it->source, it->via, it->dedup_key, it->envelope_from, it->recipient,
 		it->sender, it->subject, it->raw, it->disposition, it->note,
@@ -181,6 +195,8 @@ write_one(struct store *s, struct store_inbound *it)
 		it->author, it->post_subject, it->body, idparam(ids[3], 24, it->thread_id),
 		idparam(ids[4], 24, it->bounce_outgoing), idparam(ids[5], 24, it->bounce_resident),
 		it->bounce_json, it->command, it->command_by_phone ? "t" : "f", it->answer,
+		it->author_verified ? "t" : "f", it->mod_action, idparam(ids[6], 24, it->mod_post),
+		idparam(ids[7], 24, it->mod_id), it->mod_reason, it->mod_trust ? "t" : "f",
 	};
 	int lengths[NPARAMS] = { 0 }, formats[NPARAMS] = { 0 };
 	PGresult *r;

@@ -69,6 +69,40 @@ store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st)
  * cancelled as it is claimed: a STOP holds even for what was queued before
  * it, except the STOP's own confirmation.
  */
+/* One notice per held post and moderator of its channel or above. */
+static const char notify_sql[] =
+    "WITH h AS (SELECT id, channel_id FROM posts WHERE status = 'held'"
+    "   AND moderation_notified_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    " m AS (SELECT h.id AS post_id, h.channel_id, mo.id AS moderator, mo.email"
+    "   FROM h JOIN channels c ON c.id = h.channel_id LEFT JOIN channels c1 ON c1.id = c.parent_id"
+    "   JOIN moderators mo ON mo.channel_id IN (c.id, c.parent_id, c1.parent_id)),"
+    " ct AS (INSERT INTO contents (purpose, post_id, channel_id)"
+    "   SELECT DISTINCT 'moderation', post_id, channel_id FROM m RETURNING id, post_id),"
+    " o AS (INSERT INTO outgoing (content_id, kind, moderator_id, recipient, urgent)"
+    "   SELECT ct.id, 'email', m.moderator, m.email, true FROM ct JOIN m ON m.post_id = ct.post_id"
+    "   RETURNING 1),"
+    " done AS (UPDATE posts SET moderation_notified_at = now() WHERE id IN (SELECT id FROM h)"
+    "   RETURNING 1)"
+    " SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM o)";
+
+int
+store_fanout_moderation(struct store *s, int limit, long *posts, long *notices)
+{
+	char lim[16];
+	const char *params[1] = { lim };
+	PGresult *r;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if ((r = db_exec(s, notify_sql, 1, params)) == NULL)
+		return -1;
+	*posts = atol(PQgetvalue(r, 0, 0));
+	*notices = atol(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	if (*posts)
+		log_info("moderation_notices", "posts=%ld notices=%ld", *posts, *notices);
+	return 0;
+}
+
 static const char claim_sql[] =
     "WITH c AS (SELECT o.id FROM outgoing o WHERE o.kind = $1"
     "   AND ((o.state = 'queued' AND o.not_before <= now())"
@@ -88,7 +122,9 @@ static const char claim_sql[] =
     "   ct.data::text, p.id, coalesce(p.thread_id, p.id), p.kind, p.subject, p.body, p.author,"
     "   p.topic, ch.slug, ch.name, ch.kind, r.name, o.state, r.digest, r.sms, r.phone IS NOT NULL,"
     "   extract(epoch FROM p.created_at)::bigint,"
-    "   (SELECT slug FROM channels WHERE id = r.building_id)";
+    "   (SELECT slug FROM channels WHERE id = r.building_id),"
+    "   o.moderator_id, (SELECT coalesce(name, '') FROM moderators WHERE id = o.moderator_id),"
+    "   p.sender, p.reason";
 
 static long
 num(const PGresult *r, int row, int col)
@@ -124,6 +160,10 @@ out_fill(struct store_out *m, const PGresult *r, int i, const char *kind)
 	m->resident_phone = PQgetvalue(r, i, 21)[0] == 't';
 	m->post_time = num(r, i, 22);
 	m->resident_building = db_strdup(r, i, 23);
+	m->moderator_id = num(r, i, 24);
+	m->moderator_name = db_strdup(r, i, 25);
+	m->post_sender = db_strdup(r, i, 26);
+	m->post_reason = db_strdup(r, i, 27);
 }
 
 int
@@ -215,6 +255,9 @@ store_out_free(struct store_out *msgs, size_t n)
 		free(m->resident_name);
 		free(m->resident_digest);
 		free(m->resident_building);
+		free(m->moderator_name);
+		free(m->post_sender);
+		free(m->post_reason);
 		free(m->error);
 		free(m->gateway_id);
 	}

@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "store/db.h"
+#include "store/moderation.h"
 
 #define POST_COLUMNS \
     "p.id, coalesce(p.thread_id, 0), c.slug, p.kind, p.topic, p.status, p.reason, p.source," \
@@ -117,17 +118,22 @@ store_posts_free(struct rows *rows)
 }
 
 int
-store_hold_decide(struct store *s, long id, int approve, const char *reason)
+store_hold_decide(struct store *s, long id, int approve, int trust, const char *reason,
+    const char *by)
 {
 	char ids[24];
-	const char *params[3] = { ids, approve ? "published" : "refused", reason };
+	const char *params[5] = { ids, approve ? "published" : "refused", reason,
+		trust ? "t" : "f", by };
 	PGresult *r;
 	int n;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
-	r = db_exec(s, "UPDATE posts SET status = $2, decided_at = now(),"
-	    " reason = CASE WHEN $2 = 'refused' THEN coalesce($3, reason) ELSE reason END"
-	    " WHERE id = $1 AND status = 'held' RETURNING id", 3, params);
+	r = db_exec(s, "WITH d AS (UPDATE posts SET status = $2, decided_at = now(), decided_by = $5,"
+	    "   reason = CASE WHEN $2 = 'refused' THEN coalesce($3, reason) ELSE reason END"
+	    "   WHERE id = $1 AND status = 'held'"
+	    "   RETURNING id, channel_id, sender, source, author_verified, status, resident_id),"
+	    MODERATION_EFFECTS("d", "$4::boolean", "$5")
+	    " SELECT id FROM d", 5, params);
 	if (r == NULL)
 		return -1;
 	n = PQntuples(r);
@@ -135,6 +141,29 @@ store_hold_decide(struct store *s, long id, int approve, const char *reason)
 	if (n == 1)
 		log_info("hold_decided", "post=%ld status=%s", id, params[1]);
 	return n == 1 ? 0 : 1;
+}
+
+int
+store_moderator_add(struct store *s, const char *slug, const char *email, const char *name)
+{
+	const char *params[3] = { slug, email, name };
+	PGresult *r;
+	int added;
+
+	r = db_exec(s, "INSERT INTO moderators (channel_id, email, name)"
+	    " SELECT id, $2, $3 FROM channels WHERE slug = $1"
+	    " ON CONFLICT (channel_id, lower(email)) DO UPDATE SET name = coalesce(EXCLUDED.name, moderators.name)"
+	    " RETURNING (xmax = 0)", 3, params);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		db_fail(s, "no channel has the slug '%s' (see palierctl channels)", slug);
+		return -1;
+	}
+	added = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return added ? 0 : 1;
 }
 
 long

@@ -48,20 +48,31 @@ check_kinds(struct store *s, const struct roster *r, struct buf *errors)
 		buf_printf(&arr, "%s%s", i ? "," : "", r->channels[i].slug);
 	buf_putc(&arr, '}');
 	params[0] = buf_cstr(&arr);
-	res = db_exec(s, "SELECT slug, kind FROM channels WHERE slug = ANY($1::text[])", 1, params);
+	res = db_exec(s, "SELECT c.slug, c.kind, coalesce(p.slug, '') FROM channels c"
+	    " LEFT JOIN channels p ON p.id = c.parent_id WHERE c.slug = ANY($1::text[])", 1, params);
 	buf_free(&arr);
 	if (res == NULL)
 		return -1;
 	for (int row = 0; row < PQntuples(res); row++) {
 		const char *slug = PQgetvalue(res, row, 0), *kind = PQgetvalue(res, row, 1);
+		const char *parent = PQgetvalue(res, row, 2);
 
 		for (size_t i = 0; i < r->nchannels; i++) {
 			const struct roster_channel *c = &r->channels[i];
+			const char *want = c->parent >= 0 ? r->channels[c->parent].slug : "";
 
-			if (strcmp(c->slug, slug) == 0 && strcmp(kind_names[c->kind], kind) != 0) {
+			if (strcmp(c->slug, slug) != 0)
+				continue;
+			if (strcmp(kind_names[c->kind], kind) != 0) {
 				buf_printf(errors, "line %d: the %s slug '%s' already names a %s;"
 				    " choose another with a %s_slug column\n", c->line,
 				    kind_names[c->kind], slug, kind, kind_names[c->kind]);
+				conflicts++;
+			} else if (strcmp(want, parent) != 0) {
+				/* Never move another place's channel (and its residents) silently. */
+				buf_printf(errors, "line %d: the %s slug '%s' already names a %s in '%s';"
+				    " choose another with a %s_slug column\n", c->line, kind_names[c->kind],
+				    slug, kind, *parent ? parent : "no parent", kind_names[c->kind]);
 				conflicts++;
 			}
 		}

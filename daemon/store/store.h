@@ -139,6 +139,7 @@ struct store_who {
 	long		 publisher_id;	/* may publish to the channel */
 	char		*publisher_name;
 	long		 thread_root;	/* the thread's first post, 0 if no such post */
+	int		 trusted;	/* a moderator trusts this sender in this channel */
 };
 
 int store_who_lookup(struct store *s, struct store_who *w, size_t n);
@@ -174,6 +175,12 @@ struct store_inbound {
 	const char	*command;
 	int		 command_by_phone;
 	const char	*answer;
+	int		 author_verified;	/* the post's sender passed authentication */
+	/* A moderator's answer (moderation+ token): ok or refuse, with trust and a reason. */
+	const char	*mod_action;
+	long		 mod_post, mod_id;
+	const char	*mod_reason;
+	int		 mod_trust;
 	/* out */
 	long		 inbound_id;	/* 0 when it was a duplicate */
 	long		 post_id;
@@ -199,6 +206,9 @@ struct store_fanout_stats {
  */
 int store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st);
 
+/* Notices to moderators for held posts not yet notified. */
+int store_fanout_moderation(struct store *s, int limit, long *posts, long *notices);
+
 enum store_out_result { OUT_PENDING = 0, OUT_SENT, OUT_TEMPFAIL, OUT_PERMFAIL };
 
 /* A claimed outgoing message and what rendering it needs. */
@@ -214,6 +224,9 @@ struct store_out {
 	char	*channel_slug, *channel_name, *channel_kind;
 	char	*resident_name, *resident_digest;
 	char	*resident_building;	/* the slug of the resident's building */
+	long	 moderator_id;		/* a moderation notice's moderator */
+	char	*moderator_name;
+	char	*post_sender, *post_reason;
 	int	 resident_sms, resident_phone;
 	long	 post_time;		/* Unix time the post arrived */
 	int	 cancelled;		/* the resident stopped: not to be sent */
@@ -267,10 +280,15 @@ void store_posts_free(struct rows *rows);
 void store_post_clear(struct post_row *p);
 
 /*
- * Decides a held post: published (approve) or refused. 0 done, 1 when the
- * post is not held (or doesn't exist), -1 on error.
+ * Decides a held post: published (approve; trust: its sender is trusted in
+ * the channel from then on) or refused (its author told once, if they can
+ * be told safely). by names who decided. 0 done, 1 when the post is not
+ * held (or doesn't exist), -1 on error.
  */
-int store_hold_decide(struct store *s, long id, int approve, const char *reason);
+int store_hold_decide(struct store *s, long id, int approve, int trust, const char *reason,
+    const char *by);
+/* Adds a moderator of channel slug and below. 0 added, 1 already there, -1 error. */
+int store_moderator_add(struct store *s, const char *slug, const char *email, const char *name);
 
 /* A bulletin written by the operator, as if a publisher had emailed it. Returns the post id, 0 on error. */
 long store_bulletin_insert(struct store *s, const char *slug, const char *author,

@@ -3,7 +3,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 unset PALIER_CONF
-run "$PALIERD" -n
+# The embedded defaults name filters/ and templates/ relative to where palierd runs.
+run bash -c "cd '$T_TOP' && '$PALIERD' -n"
 expect_rc 0 "palierd -n on embedded defaults exits 0"
 expect "palierd -n names the embedded defaults" has "$OUT" "(embedded defaults)"
 
@@ -24,7 +25,7 @@ quiet_hours = none
 daily_at = 17:30
 weekly_on = Monday
 EOF2
-run "$PALIERD" -n -c good.conf
+run bash -c "cd '$T_TOP' && '$PALIERD' -n -c '$T_TMP/good.conf'"
 expect_rc 0 "a good config passes -n"
 run env PALIER_CONF=good.conf "$PALIERCTL" config
 expect "PALIER_CONF is read by palierctl" has "$OUT" "domain = mairie-saint-aubin.example"
@@ -69,5 +70,19 @@ expect "the open key file is named" has "$ERR" "others may read it"
 
 run "$PALIERD" --role ingest,bogus -n
 expect_rc 64 "an unknown role is a usage error"
-run "$PALIERD" --role ingest,http -n
+run bash -c "cd '$T_TOP' && '$PALIERD' --role ingest,http -n"
 expect "--role picks roles" has "$OUT" "roles ingest,http"
+
+# A bad filter rule and a broken template stop -n with file and line.
+mkdir -p badfilters badtpl
+printf 'rule x\n\tif body /(unclosed/\n\ttopic annonces\n' > badfilters/10-bad.rules
+printf '[filters]\ndir = %s/badfilters\n' "$T_TMP" > badrule.conf
+run bash -c "cd '$T_TOP' && '$PALIERD' -n -c '$T_TMP/badrule.conf'"
+expect_rc 78 "a bad filter rule fails -n"
+expect "and is named with file and line" has "$ERR" "badfilters/10-bad.rules:2:"
+cp "$T_TOP"/templates/* badtpl/
+printf 'Bonjour {{#resident}}{{name}}\n' > badtpl/post.txt
+printf '[templates]\ndir = %s/badtpl\n' "$T_TMP" > badtpl.conf
+run bash -c "cd '$T_TOP' && '$PALIERD' -n -c '$T_TMP/badtpl.conf'"
+expect_rc 78 "a broken template fails -n"
+expect "and is named with its file" has "$ERR" "badtpl/post.txt:"

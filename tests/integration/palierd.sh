@@ -9,6 +9,16 @@ wait_log() { # wait_log PATTERN: up to 10 s for the log to show it
 	for _ in $(seq 100); do grep -q -- "$1" d.log && return 0; sleep 0.1; done
 	return 1
 }
+cat >> "$PALIER_CONF" <<EOC
+[lmtp]
+listen = 127.0.0.1:$(free_port)
+[http]
+listen = 127.0.0.1:$(free_port)
+[smtp]
+relay = file:$T_TMP/mail
+[sms]
+gateway = file:$T_TMP/sms
+EOC
 cp "$PALIER_CONF" live.conf
 "$PALIERD" -c live.conf >d.log 2>&1 & pid=$!
 expect "palierd starts" wait_log "event=started"

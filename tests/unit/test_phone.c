@@ -196,11 +196,11 @@ static void
 test_refused_international(void **state)
 {
 	static const struct bad b[] = {
-		{ "+33 6 12 34 56 7", "a +33 number has 9 digits after +33" },
-		{ "+33 6 12 34 56 789", "a +33 number has 9 digits after +33" },
-		{ "+33 06 12 34 56 78", "a +33 number has 9 digits after +33" },
-		{ "+33 0 612 345 67", "a +33 number has 9 digits after +33" },
-		{ "0033 06 12 34 56 78", "a +33 number has 9 digits after +33" },
+		{ "+33 6 12 34 56 7", "does not have the 9 digits a +33 number has after +33" },
+		{ "+33 6 12 34 56 789", "does not have the 9 digits a +33 number has after +33" },
+		{ "+33 06 12 34 56 78", "does not have the 9 digits a +33 number has after +33" },
+		{ "+33 0 612 345 67", "does not have the 9 digits a +33 number has after +33" },
+		{ "0033 06 12 34 56 78", "does not have the 9 digits a +33 number has after +33" },
 		{ "+1234567",
 		  "is too short for an international number "
 		  "(8 to 15 digits after + or 00)" },
