@@ -267,7 +267,8 @@ render_email(const struct sender_opts *o, const struct store_out *m, const char 
 	c.auto_generated = 1;
 	c.unsub_mailto = mailto;
 	addr_token(&env, o, "bounce", TOKEN_BOUNCE, m->resident_id, m->id);
-	buf_printf(&mid, "o%ld.%ld@%s", m->id, (long)time(NULL), o->cfg->mail_domain);
+	/* Stable: a copy sent again after a crash has the same Message-ID. */
+	buf_printf(&mid, "o%ld.%.8s@%s", m->id, strchr(buf_cstr(&env), '+') + 1, o->cfg->mail_domain);
 	c.message_id = buf_cstr(&mid);
 	if (m->moderator_id) {
 		/* A moderation notice: answered with OK or REFUS, for this moderator and post. */
