@@ -29,6 +29,7 @@ static const struct command {
 	{ "bulletin",	cmd_bulletin,	"bulletin send --channel SLUG --subject S --file BODY [--from NAME]" },
 	{ "digest",	cmd_digest,	"digest run [--now]" },
 	{ "queue",	cmd_queue,	"queue [--json]" },
+	{ "filters",	cmd_filters,	"filters test [FILE.eml | -] [--role resident|publisher|unknown] [--sms]" },
 	{ "config",	cmd_config,	"config (print the configuration in force)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
