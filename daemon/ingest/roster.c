@@ -454,6 +454,18 @@ guess_delim(const char *s, size_t n)
 	return ',';
 }
 
+/* 1 if s holds at least one well-formed multi-byte UTF-8 sequence. */
+static int
+has_utf8_sequences(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	for (; p < end; p++)
+		if (*p >= 0xc2 && utf8_seq(p, end) > 1)
+			return 1;
+	return 0;
+}
+
 static int
 blank(const char *s, size_t n)
 {
@@ -516,13 +528,24 @@ ingest_roster_parse(const char *data, size_t len, struct roster *out,
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		data += 3, len -= 3;
 	if (!utf8_valid(data, len, &bad)) {
-		if ((conv = utf8_from_cp1252(data, len, &len)) == NULL) {
+		/* Real UTF-8 with a stray byte is not Windows-1252: refuse rather than garble it. */
+		if (has_utf8_sequences(data, len) || (conv = utf8_from_cp1252(data, len, &len)) == NULL) {
 			complain(&p, line_of(data, bad), "is not UTF-8 text (save the file as"
 			    " \"CSV UTF-8\")");
 			return p.nerrors;
 		}
 		data = conv;
 		*cp1252 = 1;
+	}
+	if (memchr(data, '\n', len) == NULL && memchr(data, '\r', len) != NULL) {
+		/* Excel for Mac's "CSV (Macintosh)": lines end with CR alone. */
+		char *lf = xstrndup(data, len);
+
+		for (char *q = lf; *q; q++)
+			if (*q == '\r')
+				*q = '\n';
+		free(conv);
+		data = conv = lf;
 	}
 	if (blank(data, len)) {
 		complain(&p, 1, "the file is empty; it needs a header row");
