@@ -133,6 +133,44 @@ db_exec(struct store *s, const char *sql, int nparams, const char *const *params
 }
 
 int
+db_prepare(struct store *s, const char *name, const char *sql, int nparams)
+{
+	PGresult *r;
+
+	for (int i = 0; i < s->nprepared; i++)
+		if (s->prepared[i] == name)
+			return 0;
+	r = PQprepare(s->conn, name, sql, nparams, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		record_failure(s, r);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	if (s->nprepared < DB_MAX_PREPARED)
+		s->prepared[s->nprepared++] = name;
+	return 0;
+}
+
+PGresult *
+db_exec_prepared(struct store *s, const char *name, const char *sql, int nparams,
+    const char *const *params, const int *lengths, const int *formats)
+{
+	PGresult *r;
+	ExecStatusType st;
+
+	if (db_prepare(s, name, sql, nparams) < 0)
+		return NULL;
+	r = PQexecPrepared(s->conn, name, nparams, params, lengths, formats, 0);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	record_failure(s, r);
+	PQclear(r);
+	return NULL;
+}
+
+int
 db_run(struct store *s, const char *sql, int nparams, const char *const *params)
 {
 	PGresult *r = db_exec(s, sql, nparams, params);

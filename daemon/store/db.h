@@ -9,10 +9,14 @@
 #include "core/buf.h"
 #include "store/store.h"
 
+#define DB_MAX_PREPARED 16
+
 struct store {
 	PGconn		*conn;
 	int		 down;		/* the last failure was the database's */
 	struct buf	 err;		/* the last failure, for the caller */
+	const char	*prepared[DB_MAX_PREPARED];	/* statements prepared on this connection */
+	int		 nprepared;
 };
 
 /*
@@ -23,6 +27,15 @@ struct store {
 PGresult *db_exec(struct store *s, const char *sql, int nparams, const char *const *params);
 /* db_exec for statements whose rows don't matter: 0 or -1. */
 int db_run(struct store *s, const char *sql, int nparams, const char *const *params);
+/*
+ * Like db_exec, for a statement run often: prepared on this connection the
+ * first time (name and sql are static strings), then only executed.
+ * lengths and formats may be NULL (all text).
+ */
+PGresult *db_exec_prepared(struct store *s, const char *name, const char *sql, int nparams,
+    const char *const *params, const int *lengths, const int *formats);
+/* Prepares name once per connection; 0 or -1. */
+int db_prepare(struct store *s, const char *name, const char *sql, int nparams);
 int db_begin(struct store *s);
 int db_commit(struct store *s);
 /* Rolls back, keeping the error that made us roll back. */

@@ -74,7 +74,7 @@ store_who_lookup(struct store *s, struct store_who *w, size_t n)
 {
 	char *doc = who_json(w, n);
 	const char *params[1] = { doc };
-	PGresult *r = db_exec(s, who_sql, 1, params);
+	PGresult *r = db_exec_prepared(s, "who", who_sql, 1, params, NULL, NULL);
 
 	free(doc);
 	if (r == NULL)
@@ -172,6 +172,47 @@ static const char write_sql[] =
 
 #define NPARAMS 35
 
+/*
+ * The common case — a post, a reply, an auto-reply — without the commands,
+ * moderation and bounce parts of write_sql: PostgreSQL runs every part of
+ * a statement, even the empty ones, and this is most of what arrives.
+ */
+static const char lean_sql[] =
+    "WITH ins AS ("
+    " INSERT INTO inbound (source, via, dedup_key, envelope_from, recipient, sender, subject,"
+    "   raw, disposition, note)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10)"
+    " ON CONFLICT (dedup_key) DO NOTHING RETURNING id),"
+    " att AS (INSERT INTO attachments (inbound_id, filename, content_type, size)"
+    "   SELECT ins.id, a->>'filename', a->>'type', (a->>'size')::bigint"
+    "   FROM ins, jsonb_array_elements(coalesce($11::jsonb, '[]')) a WHERE $11::text IS NOT NULL),"
+    " post AS (INSERT INTO posts (inbound_id, channel_id, kind, status, reason, topic, tags,"
+    "   source, resident_id, publisher_id, author, sender, subject, body, thread_id, decided_at,"
+    "   author_verified)"
+    "   SELECT ins.id, $12, $13, $14, $15, $16,"
+    "     ARRAY(SELECT jsonb_array_elements_text(coalesce($17::jsonb, '[]'))),"
+    "     $1, $18, $19, $20, $6, $21, $22, $23,"
+    "     CASE WHEN $14::text <> 'held' THEN now() END, $24::boolean"
+    "   FROM ins WHERE $13::text IS NOT NULL RETURNING id)"
+    " SELECT (SELECT id FROM ins), (SELECT id FROM post)";
+
+#define NLEAN 24
+
+static int
+is_lean(const struct store_inbound *it)
+{
+	return it->command == NULL && it->mod_action == NULL && it->bounce_json == NULL;
+}
+
+/* Narrows the full parameters to lean_sql's: $1..$23, then author_verified. */
+static void
+lean_params(const char **p, int *lengths, int *formats)
+{
+	p[23] = p[29];
+	lengths[23] = lengths[29];
+	formats[23] = formats[29];
+}
+
 /* A bigint parameter: NULL for 0. */
 static const char *
 idparam(char *buf, size_t size, long v)
@@ -182,11 +223,12 @@ idparam(char *buf, size_t size, long v)
 	return buf;
 }
 
-static int
-write_one(struct store *s, struct store_inbound *it)
+/* The parameters of one item's statement, into p (which borrows from it and ids). */
+static void
+write_params(const struct store_inbound *it, const char *p[NPARAMS], char ids[8][24],
+    int lengths[NPARAMS], int formats[NPARAMS])
 {
-	char ids[8][24];
-	const char *p[NPARAMS] = {
+	const char *v[NPARAMS] = {
 		it->source, it->via, it->dedup_key, it->envelope_from, it->recipient,
 		it->sender, it->subject, it->raw, it->disposition, it->note,
 		it->attachments_json, idparam(ids[0], 24, it->channel_id), it->post_kind,
@@ -198,42 +240,121 @@ write_one(struct store *s, struct store_inbound *it)
 		it->author_verified ? "t" : "f", it->mod_action, idparam(ids[6], 24, it->mod_post),
 		idparam(ids[7], 24, it->mod_id), it->mod_reason, it->mod_trust ? "t" : "f",
 	};
-	int lengths[NPARAMS] = { 0 }, formats[NPARAMS] = { 0 };
-	PGresult *r;
 
+	memcpy(p, v, sizeof(v));
+	memset(lengths, 0, NPARAMS * sizeof(*lengths));
+	memset(formats, 0, NPARAMS * sizeof(*formats));
 	lengths[7] = (int)it->rawlen;
 	formats[7] = 1;		/* the raw message goes as bytes, unescaped */
-	r = PQexecParams(s->conn, write_sql, NPARAMS, NULL, p, lengths, formats, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		const char *msg = PQresultErrorMessage(r);
+}
 
-		db_fail(s, "inbound: %.*s", (int)strcspn(msg, "\n"), msg);
-		s->down = PQstatus(s->conn) != CONNECTION_OK;
-		PQclear(r);
-		return -1;
-	}
+static void
+write_result(struct store_inbound *it, const PGresult *r)
+{
 	it->inbound_id = num(r, 0, 0);
 	it->post_id = num(r, 0, 1);
 	it->duplicate = it->inbound_id == 0;
-	PQclear(r);
-	return 0;
 }
 
-int
-store_inbound_write(struct store *s, struct store_inbound *items, size_t n)
+/* One item in a transaction of its own, without a pipeline. */
+static int
+write_alone(struct store *s, struct store_inbound *it)
 {
+	const char *p[NPARAMS];
+	char ids[8][24];
+	int lengths[NPARAMS], formats[NPARAMS];
+	PGresult *r;
+
+	write_params(it, p, ids, lengths, formats);
+	if (is_lean(it))
+		lean_params(p, lengths, formats);
 	if (db_begin(s) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (write_one(s, &items[i]) < 0) {
-			db_rollback(s);
-			return -1;
-		}
+	if ((r = is_lean(it) ? db_exec_prepared(s, "inbound_lean", lean_sql, NLEAN, p, lengths, formats) :
+	    db_exec_prepared(s, "inbound", write_sql, NPARAMS, p, lengths, formats)) == NULL) {
+		db_rollback(s);
+		return -1;
+	}
+	write_result(it, r);
+	PQclear(r);
 	if (db_commit(s) < 0) {
 		db_rollback(s);
 		return -1;
 	}
 	return 0;
+}
+
+/* Reads one pipelined query's result; 0 if it is what we expect. */
+static int
+pipe_result(struct store *s, ExecStatusType want, struct store_inbound *it, int *failed)
+{
+	PGresult *r = PQgetResult(s->conn), *extra;
+	int ok = r && PQresultStatus(r) == want;
+
+	if (!ok && !*failed) {
+		*failed = 1;
+		if (r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+			db_fail(s, "inbound: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
+			    PQresultErrorMessage(r));
+		else
+			db_fail(s, "inbound: %s", PQerrorMessage(s->conn));
+		s->down = PQstatus(s->conn) != CONNECTION_OK;
+	}
+	if (ok && it)
+		write_result(it, r);
+	PQclear(r);
+	while (r && (extra = PQgetResult(s->conn)) != NULL)	/* up to the NULL that ends this query */
+		PQclear(extra);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The whole batch in one round trip: BEGIN, every item, COMMIT, sent in
+ * pipeline mode and read back together. Any failure aborts the transaction.
+ */
+static int
+write_pipelined(struct store *s, struct store_inbound *items, size_t n)
+{
+	const char *p[NPARAMS];
+	char ids[8][24];
+	int lengths[NPARAMS], formats[NPARAMS], failed = 0;
+	PGresult *r;
+
+	if (db_prepare(s, "inbound", write_sql, NPARAMS) < 0 ||
+	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0 || PQenterPipelineMode(s->conn) != 1)
+		return -1;
+	PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	for (size_t i = 0; i < n; i++) {
+		write_params(&items[i], p, ids, lengths, formats);
+		if (is_lean(&items[i])) {
+			lean_params(p, lengths, formats);
+			PQsendQueryPrepared(s->conn, "inbound_lean", NLEAN, p, lengths, formats, 0);
+		} else {
+			PQsendQueryPrepared(s->conn, "inbound", NPARAMS, p, lengths, formats, 0);
+		}
+	}
+	PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	PQpipelineSync(s->conn);
+	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
+	for (size_t i = 0; i < n; i++)
+		pipe_result(s, PGRES_TUPLES_OK, &items[i], &failed);
+	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
+	r = PQgetResult(s->conn);
+	if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+		failed = 1;
+	PQclear(r);
+	PQexitPipelineMode(s->conn);
+	if (failed)
+		db_rollback(s);
+	return failed ? -1 : 0;
+}
+
+int
+store_inbound_write(struct store *s, struct store_inbound *items, size_t n)
+{
+	if (n == 1)
+		return write_alone(s, items);
+	return write_pipelined(s, items, n);
 }
 
 int

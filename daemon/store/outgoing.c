@@ -179,7 +179,7 @@ store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
 	snprintf(lease, sizeof(lease), "%d", lease_s);
 	*out = NULL;
 	*n = 0;
-	if ((r = db_exec(s, claim_sql, 4, params)) == NULL)
+	if ((r = db_exec_prepared(s, "claim", claim_sql, 4, params, NULL, NULL)) == NULL)
 		return -1;
 	rows = PQntuples(r);
 	if (rows > 0) {
@@ -217,6 +217,7 @@ store_outgoing_done(struct store *s, struct store_out *msgs, size_t n)
 	json_t *arr = json_array();
 	char attempts[16], *doc;
 	const char *params[2];
+	PGresult *r;
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
@@ -230,7 +231,9 @@ store_outgoing_done(struct store *s, struct store_out *msgs, size_t n)
 	snprintf(attempts, sizeof(attempts), "%d", MAX_ATTEMPTS);
 	params[0] = doc;
 	params[1] = attempts;
-	rc = db_run(s, done_sql, 2, params);
+	r = db_exec_prepared(s, "done", done_sql, 2, params, NULL, NULL);
+	rc = r ? 0 : -1;
+	PQclear(r);
 	free(doc);
 	return rc;
 }
