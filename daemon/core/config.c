@@ -45,6 +45,7 @@ static const char *check_relay(const char *);
 static const char *check_gateway(const char *);
 static const char *check_path(const char *);
 static const char *check_loglevel(const char *);
+static const char *check_yesno(const char *);
 
 static const struct cfg_key cfg_keys[] = {
 #define CFG(sec, key, type, def, min, max, check) \
@@ -232,6 +233,12 @@ check_loglevel(const char *v)
 		if (strcmp(v, levels[i]) == 0)
 			return NULL;
 	return "is not debug, info, warn or error";
+}
+
+static const char *
+check_yesno(const char *v)
+{
+	return strcmp(v, "yes") == 0 || strcmp(v, "no") == 0 ? NULL : "is not yes or no";
 }
 
 static int

@@ -335,7 +335,16 @@ render_sms(const struct sender_opts *o, const char *name, const json_t *d, struc
 		buf_free(&text);
 		return -1;
 	}
-	cut = sms_cut(buf_cstr(&text), (int)o->cfg->sms_max_segments, SMS_CUT_SUFFIX);
+	if (strcmp(o->cfg->sms_fold, "yes") == 0 && sms_encoding(buf_cstr(&text)) == SMS_UCS2) {
+		/* One ê makes every part 70 characters instead of 160: fold where meaning survives. */
+		char *folded = sms_fold_gsm7(buf_cstr(&text));
+
+		buf_reset(&text);
+		buf_puts(&text, folded);
+		free(folded);
+	}
+	if ((cut = sms_cut(buf_cstr(&text), (int)o->cfg->sms_max_segments, SMS_CUT_SUFFIX)) == NULL)
+		cut = xstrdup(buf_cstr(&text));
 	buf_puts(&r->data, cut);
 	r->segments = sms_segments(cut, &enc);
 	free(cut);
