@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/hex.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -72,18 +73,6 @@ out:
 }
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 secret_read(const char *path, unsigned char key[SECRET_LEN], char **err)
 {
 	char hex[SECRET_LEN * 2 + 1];
@@ -103,7 +92,7 @@ secret_read(const char *path, unsigned char key[SECRET_LEN], char **err)
 	n = read(fd, hex, sizeof(hex));
 	close(fd);
 	for (int i = 0; n >= SECRET_LEN * 2 && i < SECRET_LEN; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			n = -1;

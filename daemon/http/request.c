@@ -7,19 +7,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/hex.h"
 #include "http/request.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes n bytes into a new buffer (NUL-terminated); *outlen its length. */
 static char *
@@ -33,8 +22,8 @@ decode(const char *s, size_t n, size_t *outlen)
 
 		if (s[i] == '+') {
 			out[o++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		} else if (s[i] == '%' && i + 2 < n && (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)s[i + 2])) >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {

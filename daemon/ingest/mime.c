@@ -19,6 +19,7 @@
 #include <libxml/tree.h>
 #include <utf8proc.h>
 
+#include "core/hex.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/utf8.h"
@@ -37,18 +38,6 @@ static int
 is_wsp(int c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static void
@@ -423,8 +412,8 @@ qp_escape(struct buf *b, const char *s, size_t n, size_t i)
 		return j + 1;
 	if (s[j] == '\r')
 		return j + 1 < n && s[j + 1] == '\n' ? j + 2 : j + 1;
-	if (i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-	    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+	if (i + 2 < n && (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+	    (lo = hex_digit((unsigned char)s[i + 2])) >= 0) {
 		buf_putc(b, (char)(hi << 4 | lo));
 		return i + 3;
 	}
@@ -648,8 +637,8 @@ ew_bytes(struct buf *b, const struct ew *w)
 		if (c == '_') {
 			c = ' ';
 		} else if (c == '=' && i + 2 < w->tlen &&
-		    (hi = hexval((unsigned char)w->text[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)w->text[i + 2])) >= 0) {
+		    (hi = hex_digit((unsigned char)w->text[i + 1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)w->text[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
@@ -1461,8 +1450,8 @@ pct_append(struct buf *b, const char *v, int first, char *cs)
 		v = q2 + 1;
 	}
 	for (; *v; v++) {
-		if (*v == '%' && (hi = hexval((unsigned char)v[1])) >= 0 &&
-		    (lo = hexval((unsigned char)v[2])) >= 0) {
+		if (*v == '%' && (hi = hex_digit((unsigned char)v[1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)v[2])) >= 0) {
 			buf_putc(b, (char)(hi << 4 | lo));
 			v += 2;
 		} else {
