@@ -26,6 +26,7 @@
 #include "fanout/send.h"
 #include "fanout/template.h"
 #include "http/http.h"
+#include "ingest/imap.h"
 #include "ingest/intake.h"
 #include "ingest/lmtp.h"
 #include "store/store.h"
@@ -51,6 +52,7 @@ struct daemon {
 	int		 sigfd;
 	struct intake	*intake;	/* ingest and http roles */
 	struct lmtp_server *lmtp;	/* ingest */
+	struct imap_intake *imap;	/* ingest, when [imap] url is set */
 	struct http_server *http;	/* http */
 	struct fanout	*fanout;	/* fanout */
 	struct tpl_set	*templates;	/* deliver */
@@ -148,6 +150,16 @@ check_only(struct daemon *d)
 		fprintf(stderr, "palierd: %s\n", err);
 		free(err);
 		return -1;
+	}
+	if (*d->cfg->imap_url) {
+		struct imap_url u;
+
+		if (ingest_imap_url_parse(d->cfg->imap_url, &u, &err) < 0) {
+			fprintf(stderr, "palierd: %s: %s\n", d->cfg->path, err);
+			free(err);
+			return -1;
+		}
+		ingest_imap_url_clear(&u);
 	}
 	if ((rules = rules_load(d->cfg, &err)) == NULL) {
 		fprintf(stderr, "palierd: %s\n", err);
@@ -268,6 +280,27 @@ start_lmtp(struct daemon *d)
 		fatal("lmtp", "error=%s", log_q(err));
 }
 
+/* The IMAP intake, when the deployment reads a mailbox ([imap] url). */
+static void
+start_imap(struct daemon *d)
+{
+	struct imap_opts io;
+	char *err = NULL;
+
+	if (*d->cfg->imap_url == '\0')
+		return;
+	memset(&io, 0, sizeof(io));
+	io.url = d->cfg->imap_url;
+	io.done_folder = d->cfg->imap_done_folder;
+	io.domain = d->cfg->mail_domain;
+	io.authserv_id = d->cfg->mail_authserv_id;
+	io.max_size = (size_t)d->cfg->lmtp_max_size;
+	io.key = d->key;
+	io.intake = d->intake;
+	if ((d->imap = ingest_imap_start(&io, &err)) == NULL)
+		fatal("imap", "error=%s", log_q(err));
+}
+
 static void
 start_http(struct daemon *d)
 {
@@ -352,8 +385,10 @@ roles_start(struct daemon *d)
 		d->intake = ingest_intake_new(d->cfg->database_url, d->key);
 		ingest_intake_set_rules(d->intake, rules);
 	}
-	if (d->roles & ROLE_INGEST)
+	if (d->roles & ROLE_INGEST) {
 		start_lmtp(d);
+		start_imap(d);
+	}
 	if (d->roles & ROLE_HTTP)
 		start_http(d);
 	if (d->roles & ROLE_FANOUT)
@@ -369,6 +404,7 @@ roles_start(struct daemon *d)
 static void
 roles_stop(struct daemon *d)
 {
+	ingest_imap_stop(d->imap);
 	ingest_lmtp_stop(d->lmtp);
 	http_stop(d->http);
 	ingest_intake_free(d->intake);
@@ -376,6 +412,7 @@ roles_stop(struct daemon *d)
 	sender_stop(d->email);
 	sender_stop(d->sms);
 	tpl_set_free(d->templates);
+	d->imap = NULL;
 	d->lmtp = NULL;
 	d->http = NULL;
 	d->intake = NULL;
