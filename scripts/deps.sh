@@ -12,6 +12,7 @@ packages=(
 	libssl-dev libxml2-dev libcmocka-dev
 	# tests and demo: the real servers and tools they talk to
 	postgresql postgresql-client postfix kannel kannel-extras dovecot-imapd swaks jq
+	curl openssl iproute2 procps
 )
 
 missing=()
