@@ -300,7 +300,11 @@ store_outgoing_report(struct store *s, long id, const char *report, const char *
 	int n;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
-	r = db_exec(s, "UPDATE outgoing SET report = $2, reported_at = now(),"
+	/* Reports arrive in any order: a final one (delivered, failed) is never
+	 * replaced by an intermediate one (accepted, buffered). */
+	r = db_exec(s, "UPDATE outgoing SET reported_at = now(),"
+	    " report = CASE WHEN report IN ('delivered', 'failed') AND $2 IN ('accepted', 'buffered')"
+	    "   THEN report ELSE $2 END,"
 	    " state = CASE WHEN $2 = 'failed' THEN 'failed' ELSE state END,"
 	    " last_error = CASE WHEN $2 = 'failed' THEN coalesce($3, 'delivery failed') ELSE last_error END"
 	    " WHERE id = $1 AND kind = 'sms' RETURNING id", 3, params);
