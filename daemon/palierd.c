@@ -161,6 +161,11 @@ check_only(struct daemon *d)
 		}
 		ingest_imap_url_clear(&u);
 	}
+	if (strncmp(d->cfg->sms_gateway, "file:", 5) != 0 && *d->cfg->sms_url == '\0') {
+		fprintf(stderr, "palierd: %s: [sms] gateway = %s needs [sms] url\n", d->cfg->path,
+		    d->cfg->sms_gateway);
+		return -1;
+	}
 	if ((rules = rules_load(d->cfg, &err)) == NULL) {
 		fprintf(stderr, "palierd: %s\n", err);
 		free(err);

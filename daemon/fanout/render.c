@@ -294,12 +294,14 @@ render_email(const struct sender_opts *o, const struct store_out *m, const char 
 		c.from_addr = buf_cstr(&from);
 		c.from_name = o->cfg->mail_from_name;
 	}
-	{
+	if (m->resident_id) {	/* moderators are not residents: no unsubscribe link */
 		char tok[TOKEN_MAX];
 
 		token_make(o->key, TOKEN_UNSUBSCRIBE, (uint64_t)m->resident_id, 0, tok);
 		buf_printf(&unsub, "%s/unsubscribe/%s", o->cfg->http_public_url, tok);
 		c.unsub_url = buf_cstr(&unsub);
+	} else {
+		c.unsub_mailto = NULL;
 	}
 	if (deliver_compose(&c, &r->data) < 0) {
 		r->error = xstrdup(deliver_compose_check(&c));

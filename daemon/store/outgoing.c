@@ -71,8 +71,13 @@ store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st)
  */
 /* One notice per held post and moderator of its channel or above. */
 static const char notify_sql[] =
-    "WITH h AS (SELECT id, channel_id FROM posts WHERE status = 'held'"
-    "   AND moderation_notified_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    "WITH h AS (SELECT p.id, p.channel_id FROM posts p WHERE p.status = 'held'"
+    "   AND p.moderation_notified_at IS NULL"
+    /* A post waits until its channel has a moderator: one added later hears of it. */
+    "   AND EXISTS (SELECT 1 FROM channels c LEFT JOIN channels c1 ON c1.id = c.parent_id"
+    "     JOIN moderators mo ON mo.channel_id IN (c.id, c.parent_id, c1.parent_id)"
+    "     WHERE c.id = p.channel_id)"
+    "   ORDER BY p.id LIMIT $1 FOR UPDATE SKIP LOCKED),"
     " m AS (SELECT h.id AS post_id, h.channel_id, mo.id AS moderator, mo.email"
     "   FROM h JOIN channels c ON c.id = h.channel_id LEFT JOIN channels c1 ON c1.id = c.parent_id"
     "   JOIN moderators mo ON mo.channel_id IN (c.id, c.parent_id, c1.parent_id)),"
