@@ -46,7 +46,8 @@ has() { printf '%s' "$1" | grep -qF -- "$2"; }
 
 # newdb NAME: a fresh database and a config for it, exported as PALIER_CONF.
 newdb() {
-	T_DB=t_$1
+	# Both suites run at once: each has its own databases.
+	case $PALIER_BIN in *san*) T_DB=t_san_$1 ;; *) T_DB=t_$1 ;; esac
 	psql -XAtq -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres \
 		-c "DROP DATABASE IF EXISTS $T_DB" -c "CREATE DATABASE $T_DB" >/dev/null
 	T_CONF=$T_TMP/$1.conf

