@@ -162,7 +162,8 @@ decide_channel(struct intake_item *it, const struct store_who *w, const struct r
 		sc->author = xstrdup(w->publisher_name ? w->publisher_name :
 		    it->sender_name ? it->sender_name : it->sender);
 	} else {
-		role = w->resident_id ? CLASSIFY_RESIDENT : CLASSIFY_UNKNOWN;
+		/* A sender a moderator trusted goes through the rules as a resident does. */
+		role = w->resident_id || w->trusted ? CLASSIFY_RESIDENT : CLASSIFY_UNKNOWN;
 		row_base(it, row, "post");
 		row->post_kind = "post";
 		row->resident_id = w->resident_id;
