@@ -51,21 +51,28 @@ struct smtp_backend {
 	char			*helo;
 };
 
-/* Feeds a message to libesmtp in one piece. */
+/*
+ * Feeds a message to libesmtp in one piece. libesmtp frees *ctx itself
+ * when it is done with the message: the state kept there must be ours,
+ * from malloc (a flag: has the message been given yet).
+ */
 static const char *
 message_cb(void **ctx, int *len, void *arg)
 {
 	struct outmsg *m = arg;
+	int *given = *ctx;
 
+	if (given == NULL)
+		*ctx = given = xcalloc(1, sizeof(*given));
 	if (len == NULL) {		/* rewind */
-		*ctx = NULL;
+		*given = 0;
 		return NULL;
 	}
-	if (*ctx != NULL) {		/* already given */
+	if (*given) {
 		*len = 0;
 		return NULL;
 	}
-	*ctx = m;
+	*given = 1;
 	*len = (int)m->len;
 	return m->data;
 }
@@ -81,11 +88,12 @@ result_from(struct outmsg *m, smtp_message_t msg, smtp_recipient_t rcpt)
 		m->result = DELIVER_OK;
 		return;
 	}
-	if (code < 400 || code >= 500)
+	/* The recipient's refusal says why; else the message's (DATA) answer. */
+	if (code < 400 || code >= 600)
 		code = mst && mst->code ? mst->code : code;
 	m->result = code >= 500 && code < 600 ? DELIVER_PERM : DELIVER_TEMP;
 	snprintf(m->error, sizeof(m->error), "%d %s", code,
-	    code && st && st->text ? st->text : code && mst && mst->text ? mst->text : "no answer");
+	    st && st->code == code && st->text ? st->text : mst && mst->text ? mst->text : "no answer");
 	m->error[strcspn(m->error, "\r\n")] = '\0';
 }
 
