@@ -53,7 +53,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 SQL_FILES := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
-.PHONY: all deps check check-run unit demo demo-stop bench install clean
+.PHONY: all deps check check-run unit demo demo-stop bench bench-peers install clean
 all: $(BINDIR)/palierd $(BINDIR)/palierctl
 
 $(BINDIR)/palierd: $(D_OBJ) $(OUT)/libpalier.a
@@ -112,6 +112,12 @@ demo-stop:
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run.sh
+	@tests/bench/sms.sh
+
+# GNU Mailman 3 and mlmmj on the same work, installed from Debian: slow to set up.
+bench-peers: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/peers.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/palier/filters \
