@@ -21,14 +21,14 @@ MLMMJ=/usr/bin
 
 # sink_count: messages (DATA) the counting smtp-sink has accepted so far.
 sink_count() {
-	tr '\r' '\n' < "$W/sink.count" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0
+	tail -c 200 "$W/sink.count" | tr '\r' '\n' | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0
 }
 
 # wait_count N SECONDS [PID]: until the sink has counted N (0 on success);
 # gives up after SECONDS, or when PID (a palierd) dies.
 wait_count() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ]; do
 		[ "$(sink_count)" -ge "$1" ] && return 0
 		if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then return 1; fi
 		sleep 0.1
@@ -158,12 +158,14 @@ if start_palierd peer_posts lmtp_listening --role ingest,fanout,deliver; then
 	smtp_source "$W/peer_posts.out" -L -s 20 -m "$POSTS" -l 2048 -f "$from" -t "$building@$DOMAIN" "127.0.0.1:$lport"
 	ta=$(now)
 	stored=$(psql_db peer_posts -c "SELECT count(*) FROM posts WHERE status = 'published'")
-	if wait_count $((c0 + POSTS * 9)) 300 "$pid"; then
+	note "palierd made of them: $(psql_db peer_posts -c "SELECT string_agg(n || ' ' || status || coalesce(' (' || reason || ')', ''), ', ')
+		FROM (SELECT status, reason, count(*) AS n FROM posts GROUP BY 1, 2 ORDER BY 3 DESC) x"); $(grep -c 'level=warn' "$W/peer_posts.log") warnings in its log$(grep -q 'event=filter_limit' "$W/peer_posts.log" && echo ", $(grep -c 'event=filter_limit' "$W/peer_posts.log") filter_limit")"
+	if wait_count $((c0 + stored * 9)) 120 "$pid"; then
 		t1=$(now)
 		say "$POSTS posts into a 10-member list: palier accepted $stored in $(calc "$ta - $t0") s = $(rate_of "$POSTS" "$t0" "$ta") posts/s, delivered to the 9 others in $(calc "$t1 - $t0") s = $(rate_of "$POSTS" "$t0" "$t1") posts/s"
 		result "palier $POSTS posts" "$(rate_of "$POSTS" "$t0" "$ta") / $(rate_of "$POSTS" "$t0" "$t1") posts/s" "accepted / delivered" 1
 	else
-		say "$POSTS posts into a 10-member list: palier accepted $stored in $(calc "$ta - $t0") s = $(rate_of "$POSTS" "$t0" "$ta") posts/s, but delivered only $(($(sink_count) - c0)) of $((POSTS * 9))$(kill -0 "$pid" 2>/dev/null || echo "; palierd died: $(grep -v 'prog=palierd' "$W/peer_posts.log" | tail -n 1)")"
+		say "$POSTS posts into a 10-member list: palier accepted $stored in $(calc "$ta - $t0") s = $(rate_of "$POSTS" "$t0" "$ta") posts/s, but delivered only $(($(sink_count) - c0)) of $((stored * 9))$(kill -0 "$pid" 2>/dev/null || echo "; palierd died: $(grep -v 'prog=palierd' "$W/peer_posts.log" | tail -n 1)")"
 		result "palier $POSTS posts" "$(rate_of "$POSTS" "$t0" "$ta") posts/s accepted" "accepted / delivered" 0 "not delivered"
 	fi
 	stop_pid "$pid"
