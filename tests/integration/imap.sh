@@ -183,7 +183,7 @@ until_ok 10 sql_is "SELECT count(*) FROM posts WHERE subject = 'Encombrants jeud
 ts=$(tail -n +"$((n0 + 1))" "$T_TMP/palierd.log" | grep -m1 'event=imap_delivered' | sed -n 's/^ts=\([^ ]*\) .*/\1/p')
 ms=99999
 [ -n "$ts" ] && ms=$(($(date -d "$ts" +%s%3N) - t0))
-expect "new mail during IDLE is a post within 2 s (took ${ms} ms)" test "$ms" -lt 2000
+expect "new mail during IDLE is a post within 5 s (took ${ms} ms)" test "$ms" -lt 5000
 
 # The same message by LMTP and by IMAP at the same moment: stored once.
 drop dual.eml &
@@ -235,7 +235,7 @@ t0=$(date +%s%3N)
 stop_palierd
 ms=$(($(date +%s%3N) - t0))
 expect_eq "palierd exits 0 on SIGTERM" "$PALIERD_RC" "0"
-expect "promptly, even in IDLE (took ${ms} ms)" test "$ms" -lt 3000
+expect "promptly, even in IDLE (took ${ms} ms)" test "$ms" -lt 5000
 expect "the IMAP intake says it stopped" logged "event=imap_stopped"
 
 # A folder for what was processed ([imap] done_folder), when the config knows the key.
@@ -270,7 +270,7 @@ fi
 t0=$(date +%s%3N)
 stop_palierd
 ms=$(($(date +%s%3N) - t0))
-expect "palierd stops promptly between two polls (took ${ms} ms)" test "$ms" -lt 3000
+expect "palierd stops promptly between two polls (took ${ms} ms)" test "$ms" -lt 5000
 expect_eq "no warning with done_folder or without IDLE" "$(problems_since "$clean")" ""
 
 # imaps://: the certificate is checked before the password is sent.

@@ -20,14 +20,11 @@
 #include "core/buf.h"
 #include "ingest/reply.h"
 
+#include "growth.h"
+
 #define MIN_FIXTURES	40
 #define MB		(1024 * 1024)
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HOSTILE_MS	500.0	/* sanitizers slow everything down about tenfold */
-#else
-#define HOSTILE_MS	50.0
-#endif
 
 /* CPU time of this thread: the cost per core, whatever else the machine runs. */
 static double
@@ -251,12 +248,12 @@ test_trim_rate(void **state)
 
 /* A 1 MB text made by repeating unit (or one line of it). */
 static char *
-hostile(const char *unit)
+hostile(const char *unit, size_t size)
 {
 	struct buf b = BUF_INIT;
 
-	buf_grow(&b, MB + 64);
-	while (b.len < MB)
+	buf_grow(&b, size + 64);
+	while (b.len < size)
 		buf_puts(&b, unit);
 	return buf_take(&b);
 }
@@ -276,6 +273,13 @@ escaped(const char *unit)
 }
 
 static void
+trim_once(void *in)
+{
+	free(ingest_reply_trim(in));
+}
+
+/* 64 KB then 1 MB of each repeated unit: the cost grows with the size, no faster. */
+static void
 test_trim_hostile(void **state)
 {
 	static const char *const units[] = {
@@ -288,21 +292,15 @@ test_trim_hostile(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		char *in = hostile(units[i]), *out, *label = escaped(units[i]);
-		double best = 1e9;
+		char *small = hostile(units[i], MB / GROWTH_FACTOR), *big = hostile(units[i], MB);
+		char *label = escaped(units[i]), what[128];
+		double s_ms = growth_best_ms(trim_once, small), b_ms = growth_best_ms(trim_once, big);
 
-		for (int round = 0; round < 3; round++) {
-			double t0 = now_ms(), ms;
-
-			out = ingest_reply_trim(in);
-			ms = now_ms() - t0;
-			best = ms < best ? ms : best;
-			free(out);
-		}
-		printf("# 1 MB of \"%s\": %.1f ms CPU\n", label, best);
+		snprintf(what, sizeof(what), "trim of \"%.40s\"", label);
+		growth_assert_linear(what, s_ms, b_ms);
 		free(label);
-		assert_true(best < HOSTILE_MS);
-		free(in);
+		free(small);
+		free(big);
 	}
 }
 
@@ -702,6 +700,18 @@ test_bounce_limits(void **state)
 	assert_int_equal(ingest_reply_bounce_scan(NULL, addrs, perm, 2), 0);
 }
 
+struct scan { struct mail *m; char **addrs; int *perm; int n; };
+
+static void
+scan_once(void *arg)
+{
+	struct scan *sc = arg;
+
+	for (int k = 0; k < sc->n; k++)
+		free(sc->addrs[k]);
+	sc->n = ingest_reply_bounce_scan(sc->m, sc->addrs, sc->perm, MAXA);
+}
+
 static void
 test_bounce_hostile(void **state)
 {
@@ -714,23 +724,26 @@ test_bounce_hostile(void **state)
 	char *addrs[MAXA];
 	int perm[MAXA];
 	struct mail m;
+	struct scan sc = { &m, addrs, perm, 0 };
 
 	(void)state;
 	memset(&m, 0, sizeof(m));
 	m.from_addr = "MAILER-DAEMON@mx.example.org";
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *label = escaped(cases[i].unit);
-		double t0;
-		int n;
+		char *label = escaped(cases[i].unit), what[128];
+		double s_ms, b_ms;
 
-		m.text = hostile(cases[i].unit);
-		t0 = now_ms();
-		n = ingest_reply_bounce_scan(&m, addrs, perm, MAXA);
-		printf("# bounce scan of 1 MB of \"%.24s\": %.1f ms CPU\n", label, now_ms() - t0);
-		assert_int_equal(n, cases[i].want);
-		assert_true(now_ms() - t0 < HOSTILE_MS);
-		for (int k = 0; k < n; k++)
+		m.text = hostile(cases[i].unit, MB / GROWTH_FACTOR);
+		s_ms = growth_best_ms(scan_once, &sc);
+		free(m.text);
+		m.text = hostile(cases[i].unit, MB);
+		b_ms = growth_best_ms(scan_once, &sc);
+		assert_int_equal(sc.n, cases[i].want);
+		snprintf(what, sizeof(what), "bounce scan of \"%.24s\"", label);
+		growth_assert_linear(what, s_ms, b_ms);
+		for (int k = 0; k < sc.n; k++)
 			free(addrs[k]);
+		sc.n = 0;
 		free(m.text);
 		free(label);
 	}

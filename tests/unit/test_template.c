@@ -30,11 +30,6 @@
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define MIN_RATE	5000.0		/* sanitizers slow everything down tenfold or more */
-#else
-#define MIN_RATE	50000.0		/* the aim is 200,000/s; this catches a collapse */
-#endif
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -597,7 +592,8 @@ test_threads(void **state)
 }
 
 /*
- * Renders per second on one core: CPU time of this thread, since on a
+ * Renders per second on one core, printed (never asserted: `make bench`
+ * measures speed): CPU time of this thread, since on a
  * shared machine the wall clock also counts the time others had the CPU.
  */
 static void
@@ -606,7 +602,6 @@ test_speed(void **state)
 	enum tpl_context ctxs[] = { TPL_TEXT, TPL_HTML };
 	const char *names[] = { "text", "HTML" };
 	json_t *d = bench_data();
-	int slow = 0;
 
 	(void)state;
 	for (size_t c = 0; c < NITEMS(ctxs); c++) {
@@ -632,10 +627,8 @@ test_speed(void **state)
 		    names[c], out.len, (double)n / wall);
 		buf_free(&out);
 		tpl_free(t);
-		slow += rate <= MIN_RATE;
 	}
 	json_decref(d);
-	assert_int_equal(slow, 0);
 }
 
 /* ---- template directories ------------------------------------------------ */
