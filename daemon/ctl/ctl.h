@@ -45,5 +45,6 @@ int cmd_bulletin(struct ctl *c, int argc, char **argv);
 int cmd_digest(struct ctl *c, int argc, char **argv);
 int cmd_moderator(struct ctl *c, int argc, char **argv);
 int cmd_filters(struct ctl *c, int argc, char **argv);
+int cmd_poll(struct ctl *c, int argc, char **argv);
 
 #endif

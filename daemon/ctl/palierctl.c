@@ -27,6 +27,8 @@ static const struct command {
 	{ "hold",	cmd_hold,	"hold [--json] | hold approve ID [--trust] | hold reject ID [--reason TEXT]" },
 	{ "moderator",	cmd_moderator,	"moderator add SLUG EMAIL [--name NAME]" },
 	{ "bulletin",	cmd_bulletin,	"bulletin send --channel SLUG --subject S --file BODY [--from NAME]" },
+	{ "poll",	cmd_poll,	"poll create --channel SLUG --question Q --option A --option B ... --closes TIME [--from NAME]\n"
+			"  poll list [--json] | poll results ID [--json] | poll close ID" },
 	{ "digest",	cmd_digest,	"digest run [--now]" },
 	{ "queue",	cmd_queue,	"queue [--json]" },
 	{ "filters",	cmd_filters,	"filters test [FILE.eml | -] [--role resident|publisher|unknown] [--sms]" },

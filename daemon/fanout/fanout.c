@@ -1,7 +1,8 @@
 /*
  * fanout.c — the fan-out thread: every half second (sooner when there is
  * more), turns published posts into outgoing messages, a batch of posts
- * per transaction. Never sends anything itself: the deliver role does.
+ * per transaction; closes polls whose time is up and builds the digests
+ * that are due. Never sends anything itself: the deliver role does.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -12,11 +13,13 @@
 #include "core/calendar.h"
 #include "core/log.h"
 #include "fanout/fanout.h"
+#include "store/polls.h"
 #include "store/store.h"
 
 #define FANOUT_BATCH	20
 #define IDLE_MS		500
 #define RETRY_MS	2000
+#define POLL_CHECK_S	2
 
 struct fanout {
 	pthread_t	 thread;
@@ -26,6 +29,7 @@ struct fanout {
 	char		*url;
 	const struct config *cfg;
 	time_t		 next_digest_check;
+	time_t		 next_poll_check;
 };
 
 /* Waits ms or until stopped; 1 if stopping. */
@@ -89,6 +93,20 @@ digests(struct fanout *f, struct store *s)
 	}
 }
 
+/* Every few seconds: closes the polls whose time is up and queues their results. */
+static void
+polls(struct fanout *f, struct store *s)
+{
+	time_t now = time(NULL);
+	long closed;
+
+	if (now < f->next_poll_check)
+		return;
+	f->next_poll_check = now + POLL_CHECK_S;
+	if (store_poll_close(s, 0, &closed) < 0)
+		log_error("poll_close_failed", "error=%s", log_q(store_error(s)));
+}
+
 static void *
 fanout_main(void *arg)
 {
@@ -119,8 +137,10 @@ fanout_main(void *arg)
 		wait = st.posts == FANOUT_BATCH ? 0 : IDLE_MS;
 		if (store_fanout_moderation(s, FANOUT_BATCH, &held, &notices) < 0)
 			log_error("moderation_notices_failed", "error=%s", log_q(store_error(s)));
-		if (st.posts == 0)
+		if (st.posts == 0) {
+			polls(f, s);
 			digests(f, s);
+		}
 	}
 	store_close(s);
 	return NULL;

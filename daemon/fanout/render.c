@@ -18,6 +18,7 @@
 #include "deliver/compose.h"
 #include "deliver/sms_text.h"
 #include "fanout/render.h"
+#include "fanout/render_poll.h"
 #include "fanout/words.h"
 
 #define SMS_CUT_SUFFIX " (suite par courriel)"
@@ -212,6 +213,8 @@ template_data(const struct sender_opts *o, const struct store_out *m, json_t *d)
 	} else if (strcmp(m->purpose, "digest") == 0 && content) {
 		name = xstrdup("digest");
 		digest_json(o, m, content, d);
+	} else if (strncmp(m->purpose, "poll-", 5) == 0 && content) {
+		name = render_poll_data(o, m, content, d);
 	} else if (strcmp(m->purpose, "answer") == 0 && content &&
 	    json_string_value(json_object_get(content, "template"))) {
 		name = xstrdup(json_string_value(json_object_get(content, "template")));
@@ -285,6 +288,10 @@ render_email(const struct sender_opts *o, const struct store_out *m, const char 
 		if (m->post_id) {
 			addr_token(&reply, o, "reply", TOKEN_REPLY, m->resident_id, m->thread_id);
 			c.reply_to = buf_cstr(&reply);
+			c.reply_to_name = m->channel_name;
+		} else if (render_poll_reply_to(d) && strcmp(m->purpose, "poll-results") != 0) {
+			/* An invitation and its answers: replying is voting (again). */
+			c.reply_to = render_poll_reply_to(d);
 			c.reply_to_name = m->channel_name;
 		}
 		buf_printf(&list, "%s <%s.%s>", m->channel_name, m->channel_slug, o->cfg->mail_domain);

@@ -950,7 +950,8 @@ static const char *const tpl_required[] = {
 	"sms-stop.sms", "sms-start.sms", "sms-help.sms",
 	"poll-invite.subject", "poll-invite.txt", "poll-invite.html", "poll-invite.sms",
 	"poll-vote.subject", "poll-vote.txt", "poll-vote.sms",
-	"poll-closed.sms", "poll-clarify.sms",
+	"poll-closed.subject", "poll-closed.txt", "poll-closed.sms",
+	"poll-clarify.subject", "poll-clarify.txt", "poll-clarify.sms",
 	"poll-results.subject", "poll-results.txt", "poll-results.sms",
 };
 

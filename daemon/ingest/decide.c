@@ -219,6 +219,25 @@ decide_reply(struct intake_item *it, const struct store_who *w, const struct rul
 	return 0;
 }
 
+/* A vote: written by the vote statement, which decides whether it counts. */
+static int
+decide_vote(struct intake_item *it, struct store_inbound *row)
+{
+	static const char *const notes[] = {
+		[VOTE_COUNT] = "vote", [VOTE_UNCLEAR] = "vote not understood",
+		[VOTE_LATE] = "vote after the close",
+	};
+
+	row_base(it, row, "vote");
+	row->note = notes[it->vote.kind];
+	row->vote_poll = it->vote.poll;
+	row->vote_resident = it->vote.resident;
+	row->vote_choice = it->vote.choice;
+	row->vote_by_phone = it->by_phone;
+	row->vote_several = it->vote.several;
+	return 0;
+}
+
 int
 decide_row(struct intake_item *it, const struct store_who *w, const struct rules *rules,
     struct store_inbound *row, struct decide_scratch *sc)
@@ -231,6 +250,8 @@ decide_row(struct intake_item *it, const struct store_who *w, const struct rules
 		row->answer = it->answer;
 		return 0;
 	}
+	if (it->vote.kind != VOTE_NONE && !it->automatic)
+		return decide_vote(it, row);
 	switch (it->route.kind) {
 	case ROUTE_CHANNEL:
 	case ROUTE_HOME:
@@ -249,8 +270,9 @@ decide_row(struct intake_item *it, const struct store_who *w, const struct rules
 		}
 		return 0;
 	case ROUTE_VOTE:
-		row_base(it, row, it->automatic ? "automatic" : "vote");
-		row->note = it->automatic ? it->automatic_why : "votes are counted from the poll issue on";
+		/* No such poll for this token, or its resident was never asked. */
+		row_base(it, row, it->automatic ? "automatic" : "ignored");
+		row->note = it->automatic ? it->automatic_why : "no poll for this vote address";
 		return 0;
 	case ROUTE_HELP:	/* an auto-reply, or a forged sender: kept, never answered */
 		row_base(it, row, it->automatic ? "automatic" : "ignored");

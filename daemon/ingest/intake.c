@@ -14,6 +14,7 @@
 #include "core/strmap.h"
 #include "ingest/decide.h"
 #include "ingest/intake.h"
+#include "store/polls.h"
 #include "store/store.h"
 
 #define NWRITERS	2
@@ -69,6 +70,58 @@ write_batch(struct store *s, struct intake_item **items, struct store_inbound *r
 		write_batch(s, &items[i], &rows[i], 1);
 }
 
+/* Whether an item may be a vote, and the question to ask the store for it. */
+static int
+vote_candidate(const struct intake_item *it, struct vote_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (it->automatic || it->command)
+		return 0;
+	if (it->route.kind == ROUTE_VOTE && !it->by_phone) {
+		q->resident_id = (long)it->route.a;
+		q->poll_id = (long)it->route.b;
+		return 1;
+	}
+	if (it->route.kind == ROUTE_HOME && it->by_phone && it->sender) {
+		q->phone = it->sender;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the votes among the items: the polls of each candidate's resident
+ * in one query, then the text against them. 0, or -1 if the store failed.
+ */
+static int
+find_votes(struct store *s, struct intake_item **items, size_t n)
+{
+	struct vote_query *q = xcalloc(n, sizeof(*q));
+	size_t *at = xcalloc(n, sizeof(*at)), m = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&items[i]->vote, 0, sizeof(items[i]->vote));
+		if (vote_candidate(items[i], &q[m]))
+			at[m++] = i;
+	}
+	if (m > 0 && (rc = store_vote_lookup(s, q, m)) == 0) {
+		for (size_t k = 0; k < m; k++) {
+			struct intake_item *it = items[at[k]];
+
+			if (it->route.kind == ROUTE_VOTE)
+				vote_decide_email(it->body, it->subject, q[k].polls, q[k].npolls, &it->vote);
+			else
+				vote_decide_sms(it->body, q[k].polls, q[k].npolls, &it->vote);
+		}
+	}
+	for (size_t k = 0; k < m; k++)
+		store_vote_query_clear(&q[k]);
+	free(q);
+	free(at);
+	return rc;
+}
+
 static void
 process(struct intake *in, struct store **sp, struct intake_item **items, size_t n)
 {
@@ -89,6 +142,11 @@ process(struct intake *in, struct store **sp, struct intake_item **items, size_t
 	for (size_t i = 0; i < n; i++)
 		decide_who(items[i], &who[i]);
 	if (store_who_lookup(*sp, who, n) < 0) {
+		log_error("intake_lookup_failed", "error=%s", log_q(store_error(*sp)));
+		fail_all(items, n, INTAKE_TEMPFAIL);
+		goto out;
+	}
+	if (find_votes(*sp, items, n) < 0) {
 		log_error("intake_lookup_failed", "error=%s", log_q(store_error(*sp)));
 		fail_all(items, n, INTAKE_TEMPFAIL);
 		goto out;

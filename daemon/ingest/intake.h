@@ -12,6 +12,7 @@
 #include "classify/classify.h"
 #include "core/secret.h"
 #include "ingest/address.h"
+#include "ingest/vote.h"
 
 enum intake_result {
 	INTAKE_PENDING = 0,
@@ -47,6 +48,7 @@ struct intake_item {
 	const char	*mod_action;		/* a moderator's answer: ok, refuse, or NULL */
 	const char	*mod_reason;
 	int		 mod_trust;
+	struct vote_decision vote;		/* set by the intake: a vote, or VOTE_NONE */
 
 	enum intake_result result;
 	long		 inbound_id, post_id;	/* 0 for a duplicate */

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "store/db.h"
 #include "store/moderation.h"
+#include "store/polls.h"
 
 static const char who_sql[] =
     "SELECT j.i, ch.id, ch.kind, res.id, res.name, anyres.id, anyres.building_id,"
@@ -201,8 +202,10 @@ static const char lean_sql[] =
 static int
 is_lean(const struct store_inbound *it)
 {
-	return it->command == NULL && it->mod_action == NULL && it->bounce_json == NULL;
+	return it->command == NULL && it->mod_action == NULL && it->bounce_json == NULL &&
+	    it->vote_poll == 0;
 }
+
 
 /* Narrows the full parameters to lean_sql's: $1..$23, then author_verified. */
 static void
@@ -254,6 +257,8 @@ write_result(struct store_inbound *it, const PGresult *r)
 	it->inbound_id = num(r, 0, 0);
 	it->post_id = num(r, 0, 1);
 	it->duplicate = it->inbound_id == 0;
+	if (PQnfields(r) > 2)
+		snprintf(it->vote_outcome, sizeof(it->vote_outcome), "%s", PQgetvalue(r, 0, 2));
 }
 
 /* One item in a transaction of its own, without a pipeline. */
@@ -265,13 +270,18 @@ write_alone(struct store *s, struct store_inbound *it)
 	int lengths[NPARAMS], formats[NPARAMS];
 	PGresult *r;
 
-	write_params(it, p, ids, lengths, formats);
+	if (it->vote_poll)
+		store_vote_params(it, p, ids, lengths, formats);
+	else
+		write_params(it, p, ids, lengths, formats);
 	if (is_lean(it))
 		lean_params(p, lengths, formats);
 	if (db_begin(s) < 0)
 		return -1;
-	if ((r = is_lean(it) ? db_exec_prepared(s, "inbound_lean", lean_sql, NLEAN, p, lengths, formats) :
-	    db_exec_prepared(s, "inbound", write_sql, NPARAMS, p, lengths, formats)) == NULL) {
+	if ((r = it->vote_poll ? db_exec_prepared(s, "vote", store_vote_sql, STORE_VOTE_NPARAMS, p,
+	    lengths, formats) : is_lean(it) ? db_exec_prepared(s, "inbound_lean", lean_sql, NLEAN, p,
+	    lengths, formats) : db_exec_prepared(s, "inbound", write_sql, NPARAMS, p, lengths,
+	    formats)) == NULL) {
 		db_rollback(s);
 		return -1;
 	}
@@ -308,6 +318,28 @@ pipe_result(struct store *s, ExecStatusType want, struct store_inbound *it, int 
 	return ok ? 0 : -1;
 }
 
+/* Sends its statement in the pipeline: a vote, a lean one or the full one. */
+static void
+send_item(struct store *s, const struct store_inbound *it)
+{
+	const char *p[NPARAMS];
+	char ids[8][24];
+	int lengths[NPARAMS], formats[NPARAMS];
+
+	if (it->vote_poll) {
+		store_vote_params(it, p, ids, lengths, formats);
+		PQsendQueryPrepared(s->conn, "vote", STORE_VOTE_NPARAMS, p, lengths, formats, 0);
+		return;
+	}
+	write_params(it, p, ids, lengths, formats);
+	if (is_lean(it)) {
+		lean_params(p, lengths, formats);
+		PQsendQueryPrepared(s->conn, "inbound_lean", NLEAN, p, lengths, formats, 0);
+	} else {
+		PQsendQueryPrepared(s->conn, "inbound", NPARAMS, p, lengths, formats, 0);
+	}
+}
+
 /*
  * The whole batch in one round trip: BEGIN, every item, COMMIT, sent in
  * pipeline mode and read back together. Any failure aborts the transaction.
@@ -315,24 +347,17 @@ pipe_result(struct store *s, ExecStatusType want, struct store_inbound *it, int 
 static int
 write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 {
-	const char *p[NPARAMS];
-	char ids[8][24];
-	int lengths[NPARAMS], formats[NPARAMS], failed = 0;
+	int failed = 0;
 	PGresult *r;
 
 	if (db_prepare(s, "inbound", write_sql, NPARAMS) < 0 ||
-	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0 || PQenterPipelineMode(s->conn) != 1)
+	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0 ||
+	    db_prepare(s, "vote", store_vote_sql, STORE_VOTE_NPARAMS) < 0 ||
+	    PQenterPipelineMode(s->conn) != 1)
 		return -1;
 	PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-	for (size_t i = 0; i < n; i++) {
-		write_params(&items[i], p, ids, lengths, formats);
-		if (is_lean(&items[i])) {
-			lean_params(p, lengths, formats);
-			PQsendQueryPrepared(s->conn, "inbound_lean", NLEAN, p, lengths, formats, 0);
-		} else {
-			PQsendQueryPrepared(s->conn, "inbound", NPARAMS, p, lengths, formats, 0);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		send_item(s, &items[i]);
 	PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	PQpipelineSync(s->conn);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);

@@ -181,7 +181,15 @@ struct store_inbound {
 	long		 mod_post, mod_id;
 	const char	*mod_reason;
 	int		 mod_trust;
+	/*
+	 * A vote (store/polls.h writes it): the poll and resident, the choice
+	 * (0: not understood), whether it came by SMS, whether the resident's
+	 * open polls must be told apart by their codes.
+	 */
+	long		 vote_poll, vote_resident;
+	int		 vote_choice, vote_by_phone, vote_several;
 	/* out */
+	char		 vote_outcome[12];	/* counted, unclear, late, held; "" for a duplicate */
 	long		 inbound_id;	/* 0 when it was a duplicate */
 	long		 post_id;
 	int		 duplicate;

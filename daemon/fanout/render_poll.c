@@ -1,0 +1,177 @@
+/*
+ * render_poll.c — the template data of poll messages (invitations, vote
+ * confirmations, clarifications, "closed" answers, results) from their
+ * content: numbered options, French dates and figures, and the resident's
+ * own vote+ address.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/token.h"
+#include "fanout/render_poll.h"
+#include "fanout/words.h"
+
+/* 1840 -> "1 840" (a plain space: SMS stay in GSM-7). */
+void
+render_poll_count(struct buf *out, long long n)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof(digits), "%lld", n < 0 ? -n : n);
+
+	if (n < 0)
+		buf_putc(out, '-');
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf_putc(out, ' ');
+		buf_putc(out, digits[i]);
+	}
+}
+
+/* part of whole, rounded, as "36 %"; "0 %" when nobody voted. */
+void
+render_poll_percent(struct buf *out, long long part, long long whole)
+{
+	buf_printf(out, "%lld %%", whole > 0 ? (part * 100 + whole / 2) / whole : 0);
+}
+
+static json_t *
+str_of(struct buf *b)
+{
+	json_t *j = json_string(buf_cstr(b));
+
+	buf_reset(b);
+	return j ? j : json_string("");
+}
+
+/* "1, 2 ou 3" (with the code: "A1, A2 ou A3"). */
+static void
+choices(struct buf *out, const char *code, size_t n)
+{
+	for (size_t i = 1; i <= n; i++)
+		buf_printf(out, "%s%s%zu", i == 1 ? "" : i == n ? " ou " : ", ", code, i);
+}
+
+/* [{number, label, code}] from an array of labels. */
+static json_t *
+numbered(const json_t *labels, const char *code)
+{
+	json_t *arr = json_array(), *l;
+	size_t i;
+
+	json_array_foreach(labels, i, l)
+		json_array_append_new(arr, json_pack("{s:I, s:O, s:s}", "number", (json_int_t)i + 1,
+		    "label", l, "code", code));
+	return arr;
+}
+
+static void
+set_date(json_t *o, const char *key, const json_t *epoch, int with_time)
+{
+	struct buf b = BUF_INIT;
+
+	if (!json_is_integer(epoch))
+		return;
+	words_date(&b, (time_t)json_integer_value(epoch), with_time);
+	json_object_set_new(o, key, str_of(&b));
+	buf_free(&b);
+}
+
+/* The poll of an invitation or an answer, for the templates. */
+static json_t *
+poll_view(const struct sender_opts *o, const struct store_out *m, const json_t *p)
+{
+	json_t *v = json_object();
+	const char *code = json_string_value(json_object_get(p, "code"));
+	const json_t *opts = json_object_get(p, "options");
+	struct buf b = BUF_INIT;
+	char tok[TOKEN_MAX];
+
+	code = code ? code : "";
+	json_object_set(v, "question", json_object_get(p, "question"));
+	json_object_set(v, "sender", json_object_get(p, "sender"));
+	json_object_set_new(v, "code", json_string(code));
+	json_object_set_new(v, "options", numbered(opts, code));
+	choices(&b, code, json_array_size(opts));
+	json_object_set_new(v, "choices", str_of(&b));
+	set_date(v, "closes", json_object_get(p, "closes"), 1);
+	set_date(v, "closed", json_object_get(p, "closed"), 1);
+	if (m->resident_id && json_is_integer(json_object_get(p, "id"))) {
+		token_make(o->key, TOKEN_VOTE, (uint64_t)m->resident_id,
+		    (uint64_t)json_integer_value(json_object_get(p, "id")), tok);
+		buf_printf(&b, "vote+%s@%s", tok, o->cfg->mail_domain);
+		json_object_set_new(v, "address", str_of(&b));
+	}
+	buf_free(&b);
+	return v;
+}
+
+/* The results of a closed poll: figures as residents read them. */
+static json_t *
+results_view(const json_t *p)
+{
+	json_t *v = json_object(), *opts = json_array(), *x;
+	long long voted = json_integer_value(json_object_get(p, "voted"));
+	long long electorate = json_integer_value(json_object_get(p, "electorate"));
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	json_object_set(v, "question", json_object_get(p, "question"));
+	json_object_set(v, "sender", json_object_get(p, "sender"));
+	render_poll_count(&b, electorate);
+	json_object_set_new(v, "electorate", str_of(&b));
+	render_poll_count(&b, voted);
+	json_object_set_new(v, "voted", str_of(&b));
+	render_poll_percent(&b, voted, electorate);
+	json_object_set_new(v, "turnout", str_of(&b));
+	json_array_foreach(json_object_get(p, "options"), i, x) {
+		long long n = json_integer_value(json_object_get(x, "votes"));
+
+		render_poll_percent(&b, n, voted);
+		json_array_append_new(opts, json_pack("{s:O, s:I, s:o}", "label",
+		    json_object_get(x, "label"), "votes", (json_int_t)n, "percent", str_of(&b)));
+	}
+	json_object_set_new(v, "options", opts);
+	set_date(v, "closed", json_object_get(p, "closed_at"), 1);
+	buf_free(&b);
+	return v;
+}
+
+char *
+render_poll_data(const struct sender_opts *o, const struct store_out *m, const json_t *content,
+    json_t *d)
+{
+	const json_t *poll = json_object_get(content, "poll"), *x;
+	json_t *polls;
+	size_t i;
+
+	if (strncmp(m->purpose, "poll-", 5) != 0 || !json_is_object(poll))
+		return NULL;
+	if (strcmp(m->purpose, "poll-results") == 0) {
+		json_object_set_new(d, "poll", results_view(poll));
+		return xstrdup(m->purpose);
+	}
+	if (strcmp(m->purpose, "poll-invite") != 0 && strcmp(m->purpose, "poll-vote") != 0 &&
+	    strcmp(m->purpose, "poll-clarify") != 0 && strcmp(m->purpose, "poll-closed") != 0)
+		return NULL;
+	json_object_set_new(d, "poll", poll_view(o, m, poll));
+	if (json_is_object(json_object_get(content, "vote")))
+		json_object_set(d, "vote", json_object_get(content, "vote"));
+	json_object_set_new(d, "several", json_boolean(json_is_true(json_object_get(content, "several"))));
+	polls = json_array();
+	json_array_foreach(json_object_get(content, "polls"), i, x)
+		json_array_append_new(polls, poll_view(o, m, x));
+	json_object_set_new(d, "polls", polls);
+	return xstrdup(m->purpose);
+}
+
+const char *
+render_poll_reply_to(const json_t *d)
+{
+	return json_string_value(json_object_get(json_object_get(d, "poll"), "address"));
+}
