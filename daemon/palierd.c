@@ -55,7 +55,7 @@ struct daemon {
 	struct imap_intake *imap;	/* ingest, when [imap] url is set */
 	struct http_server *http;	/* http */
 	struct fanout	*fanout;	/* fanout */
-	struct tpl_set	*templates;	/* deliver */
+	struct tpl_set	*templates;	/* deliver, http */
 	struct sender	*email, *sms;	/* deliver */
 	struct config	**retired;	/* configs replaced by reloads: the workers may still read them */
 	size_t		 nretired;
@@ -306,6 +306,21 @@ start_imap(struct daemon *d)
 		fatal("imap", "error=%s", log_q(err));
 }
 
+/* The templates, loaded once for the roles that render (deliver, http). */
+static const struct tpl_set *
+load_templates(struct daemon *d)
+{
+	char *err = NULL, *tdir;
+
+	if (d->templates)
+		return d->templates;
+	tdir = config_data_dir(d->cfg->templates_dir, "templates");
+	if ((d->templates = tpl_set_load(tdir, &err)) == NULL)
+		fatal("templates", "error=%s", log_q(err));
+	free(tdir);
+	return d->templates;
+}
+
 static void
 start_http(struct daemon *d)
 {
@@ -321,6 +336,7 @@ start_http(struct daemon *d)
 	ho.key = d->key;
 	ho.db_url = d->cfg->database_url;
 	ho.intake = d->intake;
+	ho.templates = load_templates(d);
 	if ((d->http = http_start(&ho, &err)) == NULL)
 		fatal("http", "error=%s", log_q(err));
 }
@@ -353,12 +369,9 @@ static void
 start_deliver(struct daemon *d)
 {
 	struct sender_opts so;
-	char *err = NULL, *tdir;
+	char *err = NULL;
 
-	tdir = config_data_dir(d->cfg->templates_dir, "templates");
-	if ((d->templates = tpl_set_load(tdir, &err)) == NULL)
-		fatal("templates", "error=%s", log_q(err));
-	free(tdir);
+	load_templates(d);
 	deliver_gateway_rate((double)d->cfg->sms_rate);
 	memset(&so, 0, sizeof(so));
 	so.url = d->cfg->database_url;

@@ -87,6 +87,7 @@ static const unsigned copy_kinds[] = {
 	[TPL_HTML]	= KB(K_PLAIN) | KB(K_SP) | KB(K_TAB),
 	[TPL_HEADER]	= KB(K_PLAIN) | KB(K_HTML),
 	[TPL_SMS]	= KB(K_PLAIN) | KB(K_HTML),
+	[TPL_PAGE]	= KB(K_PLAIN) | KB(K_SP) | KB(K_TAB),
 };
 
 enum owed { OWE_NONE, OWE_SPACE, OWE_NEWLINE };
@@ -206,7 +207,7 @@ put_special(struct out *o, char **w, const unsigned char *p, const unsigned char
 		*w = put_entity(o, *w, *p);
 		return 1;
 	case K_NL:
-		if (o->ctx == TPL_HTML)
+		if (o->ctx == TPL_HTML || o->ctx == TPL_PAGE)
 			*w = put(o, *w, "<br>\n", 5);
 		else
 			owe(o, o->ctx == TPL_SMS ? OWE_NEWLINE : OWE_SPACE);
@@ -349,8 +350,9 @@ node_add(struct tpl *t, enum op op, unsigned line)
 	return n;
 }
 
+/* page: a web page, which may draw with inline SVG (a mail may not). */
 static int
-html_lint(struct parser *ps, const char *s, size_t len, unsigned line)
+html_lint(struct parser *ps, const char *s, size_t len, unsigned line, int page)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '\n')
@@ -360,6 +362,8 @@ html_lint(struct parser *ps, const char *s, size_t len, unsigned line)
 		for (size_t k = 0; k < sizeof(html_banned) / sizeof(*html_banned); k++) {
 			size_t bl = strlen(html_banned[k]);
 
+			if (page && strcmp(html_banned[k], "<svg") == 0)
+				continue;
 			if (bl <= len - i && strncasecmp(s + i, html_banned[k], bl) == 0)
 				return parse_fail(ps, line, "'%s' is not allowed in an HTML "
 				    "template: no images, scripts, style sheets or remote content",
@@ -378,7 +382,8 @@ flush_text(struct parser *ps, const char *upto, const char *next)
 
 		n->text = ps->text;
 		n->len = (size_t)(upto - ps->text);
-		if (ps->t->ctx == TPL_HTML && html_lint(ps, n->text, n->len, n->line) < 0)
+		if ((ps->t->ctx == TPL_HTML || ps->t->ctx == TPL_PAGE) &&
+		    html_lint(ps, n->text, n->len, n->line, ps->t->ctx == TPL_PAGE) < 0)
 			return -1;
 	}
 	ps->text = next;
@@ -952,7 +957,7 @@ static const char *const tpl_required[] = {
 	"poll-vote.subject", "poll-vote.txt", "poll-vote.sms",
 	"poll-closed.subject", "poll-closed.txt", "poll-closed.sms",
 	"poll-clarify.subject", "poll-clarify.txt", "poll-clarify.sms",
-	"poll-results.subject", "poll-results.txt", "poll-results.sms",
+	"poll-results.subject", "poll-results.txt", "poll-results.sms", "poll.page",
 };
 
 /* The context a file name asks for; -1 when it is not a template. */
@@ -963,7 +968,7 @@ file_context(const char *name, enum tpl_context *ctx)
 		const char		*ext;
 		enum tpl_context	 ctx;
 	} exts[] = {
-		{ ".txt", TPL_TEXT }, { ".html", TPL_HTML },
+		{ ".txt", TPL_TEXT }, { ".html", TPL_HTML }, { ".page", TPL_PAGE },
 		{ ".subject", TPL_HEADER }, { ".sms", TPL_SMS },
 	};
 	const char *dot = strrchr(name, '.');

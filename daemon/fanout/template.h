@@ -37,6 +37,8 @@
  *                        one space, or one newline if it held one; ends
  *                        trimmed; no-break spaces become spaces (they would
  *                        cost GSM-7)
+ *   TPL_PAGE   .page     a web page the http role serves: as TPL_HTML, and
+ *                        the template may draw with inline <svg>
  * These apply to the data in every context, and to the template's own text
  * too in the header and SMS contexts.
  */
@@ -53,7 +55,8 @@ enum tpl_context {
 	TPL_TEXT,
 	TPL_HTML,
 	TPL_HEADER,
-	TPL_SMS
+	TPL_SMS,
+	TPL_PAGE
 };
 
 struct tpl;

@@ -6,6 +6,7 @@
 #define PALIER_HTTP_HTTP_H
 
 #include "core/secret.h"
+#include "fanout/template.h"
 #include "ingest/intake.h"
 
 struct http_opts {
@@ -17,6 +18,7 @@ struct http_opts {
 	const unsigned char *key;
 	const char	*db_url;	/* for delivery reports */
 	struct intake	*intake;	/* borrowed */
+	const struct tpl_set *templates;	/* poll pages; borrowed */
 };
 
 struct http_server;

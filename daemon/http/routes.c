@@ -18,6 +18,8 @@ http_route(struct http_ctx *ctx, const struct request *req, struct response *res
 		http_sms_dlr(ctx, req, resp);
 	} else if (strncmp(req->path, "/unsubscribe/", 13) == 0) {
 		http_unsubscribe(ctx, req, resp);
+	} else if (strncmp(req->path, "/polls/", 7) == 0) {
+		http_poll_page(ctx, req, resp);
 	} else if (strcmp(req->path, "/healthz") == 0) {
 		buf_puts(&resp->body, "ok\n");
 	} else {

@@ -24,6 +24,7 @@ void http_sms_kannel(struct http_ctx *ctx, const struct request *req, struct res
 void http_sms_twilio(struct http_ctx *ctx, const struct request *req, struct response *resp);
 void http_sms_dlr(struct http_ctx *ctx, const struct request *req, struct response *resp);
 void http_unsubscribe(struct http_ctx *ctx, const struct request *req, struct response *resp);
+void http_poll_page(struct http_ctx *ctx, const struct request *req, struct response *resp);
 /* Whether a Kannel request may come in: an allowed address and our secret. */
 int http_kannel_allowed(const struct http_ctx *ctx, const struct request *req);
 /* Whether a Twilio request carries a good signature for the public URL. */

@@ -125,21 +125,24 @@ vote_decide_sms(const char *text, const struct vote_poll *polls, size_t n,
 	}
 }
 
-/* The first line with something on it, or NULL. Owned. */
-static char *
-first_line(const char *text)
+#define EMAIL_LINES	5	/* the lines of a reply read one by one for a choice */
+
+/* The first n lines with something on them, into lines[]; how many. Owned. */
+static size_t
+first_lines(const char *text, char **lines, size_t n)
 {
 	const char *p = text;
+	size_t k = 0;
 
-	while (p && *p) {
+	while (p && *p && k < n) {
 		size_t len = strcspn(p, "\n");
 		size_t blank = strspn(p, " \t\r\xc2\xa0");
 
 		if (blank < len)
-			return xstrndup(p, len);
+			lines[k++] = xstrndup(p, len);
 		p += len + (p[len] == '\n');
 	}
-	return NULL;
+	return k;
 }
 
 /* The subject without its "Re:" / "RE :" / "TR:" / "Fwd:" prefixes. Borrowed. */
@@ -175,30 +178,34 @@ void
 vote_decide_email(const char *body, const char *subject, const struct vote_poll *polls,
     size_t n, struct vote_decision *d)
 {
-	char *line = first_line(body ? body : "");
-	const char *tries[3] = { line, body, bare_subject(subject) };
+	char *lines[EMAIL_LINES];
+	const char *tries[EMAIL_LINES + 2];
+	size_t nl = first_lines(body ? body : "", lines, EMAIL_LINES), nt = 0;
 	const struct vote_poll *p;
-	int r = 0, choice = 0;
+	int r = 0, choice = 0, done = 0;
 
 	memset(d, 0, sizeof(*d));
-	if (n == 0) {
-		free(line);
-		return;
-	}
-	p = &polls[0];
-	for (size_t i = 0; i < 3 && r == 0; i++) {
+	for (size_t i = 0; i < nl; i++)
+		tries[nt++] = lines[i];
+	tries[nt++] = body;
+	tries[nt++] = bare_subject(subject);
+	for (size_t i = 0; i < nt && n > 0 && r == 0 && !done; i++) {
 		struct vote_decision c;
 
 		if (tries[i] == NULL || *tries[i] == '\0')
 			continue;
 		memset(&c, 0, sizeof(c));
-		if (coded(tries[i], p, 1, &c)) {
+		if (coded(tries[i], &polls[0], 1, &c)) {
 			*d = c;
-			free(line);
-			return;
+			done = 1;
+		} else {
+			r = choice_in(tries[i], &polls[0], &choice);
 		}
-		r = choice_in(tries[i], p, &choice);
 	}
-	free(line);
+	for (size_t i = 0; i < nl; i++)
+		free(lines[i]);
+	if (n == 0 || done)
+		return;
+	p = &polls[0];
 	set(d, !p->open ? VOTE_LATE : r == 1 ? VOTE_COUNT : VOTE_UNCLEAR, p, choice);
 }

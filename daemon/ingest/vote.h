@@ -36,8 +36,8 @@ void vote_decide_sms(const char *text, const struct vote_poll *polls, size_t n,
 
 /*
  * A reply to vote+<token> for polls[0] (the token's poll): the choice is
- * read from the first line the resident wrote, else the whole of it, else
- * the subject. Anything else is unclear: an address for votes only.
+ * read from the first of the first lines the resident wrote that is an
+ * answer, else the whole of it, else the subject. Anything else is unclear: an address for votes only.
  */
 void vote_decide_email(const char *body, const char *subject, const struct vote_poll *polls,
     size_t n, struct vote_decision *d);

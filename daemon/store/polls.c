@@ -239,7 +239,7 @@ static const char results_sql[] =
     "       AND bc.choice = opt.n), 0) ORDER BY opt.n) FROM opt) AS votes"
     "   FROM el JOIN channels c ON c.id = el.building_id)"
     " SELECT jsonb_build_object('id', p.id, 'question', p.question, 'sender', p.sender,"
-    "   'channel', ch.slug, 'channel_name', ch.name, 'code', p.code,"
+    "   'channel', ch.slug, 'channel_name', ch.name, 'channel_kind', ch.kind, 'code', p.code,"
     "   'closed', p.state = 'closed',"
     "   'opened_at', extract(epoch FROM p.opened_at)::bigint,"
     "   'closes_at', extract(epoch FROM p.closes_at)::bigint,"

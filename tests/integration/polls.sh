@@ -157,8 +157,28 @@ run "$PALIERCTL" poll results 1 --json
 expect_rc 0 "poll results --json"
 expect_eq "the tally is exact" "$(printf '%s' "$OUT" | jq -cS '[.id, .closed, .electorate, .voted, [.options[].votes], .by_channel]')" \
 	"[1,false,$want,2,[1,0,1],{\"email\":1,\"sms\":1}]"
+page() { curl -s -o "$T_TMP/page.html" -w '%{http_code}' "$base/polls/$1"; }
+expect_eq "an open poll has its public page" "$(page 1)" "200"
+expect "which says how to vote" has "$(cat "$T_TMP/page.html")" "Le sondage est en cours"
+expect_eq "and shows no count before the close" "$(grep -c 'voix' "$T_TMP/page.html")" "0"
+expect_eq "an unknown poll's page is 404" "$(page 999) $(page abc) $(page 0)" "404 404 404"
 run "$PALIERCTL" poll close 1
 expect_rc 0 "palierctl poll close closes it"
+expect_eq "a closed poll's page shows its results" "$(page 1)" "200"
+expect "as an inline SVG chart" has "$(cat "$T_TMP/page.html")" "<svg"
+expect "and as text" has "$(cat "$T_TMP/page.html")" "<strong>Sans avis</strong> : 1 voix (50 %)"
+expect "with the turnout" has "$(cat "$T_TMP/page.html")" "Nombre de réponses : 2 sur $want habitants consultés"
+
+# The page in a real browser: headless Chromium, no JavaScript needed.
+chrome() { timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+	--user-data-dir="$T_TMP/chromium" --disable-javascript "$@" 2>>"$T_TMP/chromium.log"; }
+chrome --dump-dom "$base/polls/1" > "$T_TMP/dom.html"
+expect "Chromium shows the question" has "$(cat "$T_TMP/dom.html")" "Faut-il repeindre le hall ?"
+expect "and the figures" has "$(cat "$T_TMP/dom.html")" "Oui</strong> : 1 voix (50 %)"
+chrome --screenshot="$T_TMP/poll.png" --window-size=800,1000 --force-device-scale-factor=2 "$base/polls/1" >/dev/null
+expect "Chromium takes a screenshot of it" test -s "$T_TMP/poll.png"
+bars=$(python3 "$T_TOP/tests/png-bars.py" "$T_TMP/poll.png" 0 51 160)
+expect_eq "in which two bars of equal length are drawn (zoom 200 %)" "$bars" "2 equal"
 run "$PALIERCTL" poll close 1
 expect_rc 1 "closing it again is an error"
 settle
