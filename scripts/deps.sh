@@ -13,7 +13,7 @@ packages=(
 	# tests and demo: the real servers and tools they talk to
 	postgresql postgresql-client postfix kannel kannel-extras dovecot-imapd swaks jq
 	curl openssl iproute2 procps
-	chromium fonts-dejavu-core	# the poll results page, screenshotted headless
+	chromium fonts-dejavu-core python3	# the poll page in a browser; test helpers
 )
 
 missing=()
