@@ -3,7 +3,9 @@
 # kannel-extras standing in for the phones, palierd behind Kannel's get-url
 # and in front of its sendsms. Inbound posts with accents (GSM and UCS-2),
 # STOP/START, retries stored once, bulletins (GSM-7, UCS-2, two parts)
-# delivered to every SMS resident intact, delivery reports, and no
+# delivered to every SMS resident intact, delivery reports, a poll end to
+# end (invitation out, a vote back by SMS and one by email reply through
+# the LMTP listener, confirmation and results out), and no
 # unexpected WARNING/ERROR in Kannel's or palierd's logs. Kannel's config:
 # tests/fixtures/kannel/kannel.conf.in; its logs: $T_TMP/kannel/.
 . "$(dirname "$0")/../lib.sh"
@@ -227,7 +229,43 @@ expect_eq "reports per outgoing SMS" \
 	"$(sql "SELECT coalesce(report, 'none'), count(*) FROM outgoing WHERE kind = 'sms' GROUP BY 1 ORDER BY 1")" "delivered|$want"
 kannel_check "Kannel logged no unexpected warning (outbound)"
 
-# ------------------------------------------------------- 4. logs, shutdown
+# ------------------------------------------------- 4. a poll, end to end
+# Invitations out through Kannel, a vote back from the phone through Kannel
+# and one by email reply through the LMTP listener, confirmations, results.
+phase "poll"
+stop_palierd
+LPORT=$(k_port)
+printf '[lmtp]\nlisten = 127.0.0.1:%s\n' "$LPORT" >> "$PALIER_CONF"
+WAIT_EVENT=http_listening start_palierd "$PALIER_CONF" || exit 1
+got() { grep -qF -- "$1" <(fakesmsc_received); }
+run "$PALIERCTL" poll create --channel residence-les-tilleuls --question "Faut-il repeindre le hall ?" \
+	--option Oui --option Non --closes "$(date -d '+1 day' '+%Y-%m-%d 18:00')" --from "Conseil syndical"
+expect_rc 0 "palierctl poll create"
+expect "her invitation reaches her phone through Kannel" \
+	k_wait 30 got "$SHORT	$ANNE	text	Conseil syndical : sondage consultatif. Faut-il repeindre le hall ? Répondez 1 pour Oui, 2 pour Non."
+expect "she answers 2 from her phone" fakesmsc_send "$ANNE $SHORT text 2"
+ballot() { [ "$(sql "SELECT b.choice || b.source FROM ballots b JOIN residents r ON r.id = b.resident_id WHERE r.phone = '$ANNE'")" = "$1" ]; }
+expect "her vote is counted" k_wait 10 ballot 2sms
+expect "her confirmation reaches her phone" k_wait 20 got "$SHORT	$ANNE	text	Conseil syndical : merci, votre vote \"Non\" est bien enregistré."
+inv=$(sql "SELECT o.id FROM outgoing o JOIN contents c ON c.id = o.content_id WHERE c.purpose = 'poll-invite' AND o.recipient = 'emilie.pichon99@example.org'")
+k_wait 20 test -s "$(printf '%s/mail/%08d.eml' "$T_TMP" "$inv")"
+tok=$(tr -d '\r' < "$(printf '%s/mail/%08d.eml' "$T_TMP" "$inv")" | grep -A1 -i '^reply-to:' | grep -o 'vote+[a-z0-9]*' | head -n 1)
+out=$(timeout 20 swaks --protocol LMTP --server 127.0.0.1 --port "$LPORT" --helo test.example \
+	--from emilie.pichon99@example.org --to "$tok@residence.example" --header "Subject: Re: Votre avis" --body "Oui" </dev/null 2>&1)
+expect "Émilie votes by replying, through the LMTP listener" has "$out" "250 2.0.0"
+expect_eq "the tally has both" "$("$PALIERCTL" poll results 1 --json | jq -c '[.voted, [.options[].votes], .by_channel.sms, .by_channel.email]')" "[2,[1,1],1,1]"
+run "$PALIERCTL" poll close 1
+expect_rc 0 "palierctl poll close"
+expect "the results reach her phone in one SMS" \
+	k_wait 30 got "$SHORT	$ANNE	text	Conseil syndical : résultats du sondage \"Faut-il repeindre le hall ?\" : Oui 50 %, Non 50 %. Nombre de réponses : 2."
+results_sent() {
+	[ "$(sql "SELECT o.state FROM outgoing o JOIN contents c ON c.id = o.content_id
+		WHERE c.purpose = 'poll-results' AND o.recipient = 'emilie.pichon99@example.org'")" = sent ]
+}
+expect "and Émilie's by email" k_wait 20 results_sent
+kannel_check "Kannel logged no unexpected warning (poll)" "$K_OK_MO"
+
+# ------------------------------------------------------- 5. logs, shutdown
 phase "shutdown"
 stop_palierd
 expect_eq "palierd exits 0" "$PALIERD_RC" "0"
