@@ -5,7 +5,7 @@
 # benchmark and a summary table, and stops everything it started. Benchmarks
 # inform, they do not gate: exits 0 even when a target is missed (1 only when
 # the harness itself cannot run).
-#   tests/bench/run.sh [lmtp] [classify] [fanout] [digest]   (default: all four)
+#   tests/bench/run.sh [lmtp] [classify] [fanout] [digest] [poll]   (default: all five)
 # Environment: PALIER_BIN (default bin/), KEEP=1 keeps the work directory,
 #   BENCH_ROSTER (residents, 100000), BENCH_LMTP_N (20000), BENCH_SESSIONS ("4 8").
 set -uo pipefail
@@ -13,7 +13,7 @@ set -uo pipefail
 ROSTER_N=${BENCH_ROSTER:-100000}
 LMTP_N=${BENCH_LMTP_N:-20000}
 SESSIONS=${BENCH_SESSIONS:-4 8}
-wanted=${*:-lmtp classify fanout digest}
+wanted=${*:-lmtp classify fanout digest poll}
 
 # ---------------------------------------------------------------- 1. LMTP intake
 bench_lmtp() {
@@ -286,10 +286,32 @@ bench_digest() {
 	digest_run "digest (busy day)" bench_digest_busy 2
 }
 
+# ---------------------------------------------------------------- 5. poll invitations
+# A poll over the whole town: palierctl poll create fixes the electorate and
+# queues every invitation in one transaction; timed from the command to its
+# answer (everything is queued when it answers). Target: under 10 s.
+bench_poll() {
+	local db=bench_poll t0 t1 out secs queued electors city
+	newdb "$db" || { result "poll invitations" "no database" "< 10 s" 0; return; }
+	city=$(psql_db "$db" -c "SELECT slug FROM channels WHERE kind = 'city' ORDER BY id LIMIT 1")
+	t0=$(now)
+	out=$("$BIN/palierctl" -c "$W/$db.conf" poll create --channel "$city" \
+		--question "Faut-il ouvrir la médiathèque le dimanche matin ?" --option Oui --option Non \
+		--option "Sans avis" --closes "$(date -d '+7 days' '+%Y-%m-%d 18:00')" --from "Mairie" 2>&1)
+	t1=$(now)
+	secs=$(calc "$t1 - $t0" "%.2f")
+	electors=$(psql_db "$db" -c "SELECT count(*) FROM electorate")
+	queued=$(psql_db "$db" -c "SELECT count(*) FROM outgoing o JOIN contents c ON c.id = o.content_id WHERE c.purpose = 'poll-invite'")
+	say "poll: invitations for $electors residents ($queued messages, email and SMS) queued in $secs s by palierctl poll create (target < 10 s)"
+	note "$out"
+	result "poll invitations" "$electors residents in $secs s" "< 10 s" \
+		"$([ "$electors" -gt 0 ] && awk "BEGIN { exit !($secs < 10) }" && echo 1 || echo 0)"
+}
+
 # ---------------------------------------------------------------- run
 bench_start "palier benchmarks" cc pkg-config
-case " $wanted " in *" lmtp "* | *" fanout "* | *" digest "*) load_roster "$ROSTER_N" ;; esac
-for b in lmtp classify fanout digest; do
+case " $wanted " in *" lmtp "* | *" fanout "* | *" digest "* | *" poll "*) load_roster "$ROSTER_N" ;; esac
+for b in lmtp classify fanout digest poll; do
 	case " $wanted " in *" $b "*) "bench_$b" ;; esac
 done
 summary
