@@ -2,7 +2,7 @@
 # sms.sh — palier's SMS benchmarks through a real Kannel (bearerbox, smsbox,
 # the fake SMS centre of kannel-extras), each against its ceiling in the same
 # run. Run from the repository root after `make`:
-#   tests/bench/sms.sh [in] [out]          (default: both)
+#   tests/bench/sms.sh [in] [out] [vote]   (default: all three)
 #   in:  N SMS injected by fakesmsc (bulk mode, SMS from residents' phones)
 #        through bearerbox and smsbox's get-url into palierd --role http,
 #        timed until all N are committed (inbound rows, via = 'kannel');
@@ -13,6 +13,9 @@
 #        Kannel's sendsms delivering to a connected fakesmsc; the ceiling:
 #        wrk -t2 -c64 GETting palier's own request (same text, dlr-url) at
 #        the same sendsms for as long. Target >= 80%.
+#   vote: a poll over the roster, then BENCH_SMS_VOTES (10000) SMS votes
+#        from residents' phones through Kannel into palierd (all roles),
+#        timed until all are recorded, then checked: counted exactly once.
 # It starts a private PostgreSQL (fsync on), Kannel, the sink and palierd on
 # loopback, stops all of it on exit, prints one line per benchmark (best of
 # BENCH_SMS_ROUNDS runs per side, every run as a note) and a summary; exits
@@ -35,6 +38,7 @@ BIN=${PALIER_BIN:-$top/bin}
 N_IN=${BENCH_SMS_IN:-5000}
 N_OUT=${BENCH_SMS_OUT:-5000}
 ROUNDS=${BENCH_SMS_ROUNDS:-2}
+N_VOTE=${BENCH_SMS_VOTES:-10000}
 ROSTER_N=${BENCH_SMS_ROSTER:-5000}
 MAX_PENDING=${BENCH_SMS_MAX_PENDING:-}	# smsbox's max-pending-requests (Kannel's default: 512)
 RUN_TIMEOUT=90		# seconds one timed run may last at most
@@ -43,7 +47,7 @@ SHORT=38100		# palier's number
 BEARERBOX=/usr/sbin/bearerbox
 SMSBOX=/usr/sbin/smsbox
 FAKESMSC=/usr/lib/kannel/test/fakesmsc
-wanted=${*:-in out}
+wanted=${*:-in out vote}
 
 W=$(mktemp -d /tmp/palier-bench-sms.XXXXXX)
 chmod 755 "$W"
@@ -635,8 +639,64 @@ bench_out() {
 	result "sms outbound" "$best_pal/s = $pct% of $best_wrk" ">= 80% of wrk sendsms" $ok "$missing"
 }
 
+# ---------------------------------------------------------------- 3. votes
+# A poll over the whole roster, then N_VOTE SMS votes ("1", "2", "3", "Oui",
+# "non merci"...) from the residents' phones injected by fakesmsc through
+# Kannel into palierd (all roles: votes are read, counted and confirmed).
+# Timed until every vote is recorded; then counted: each SMS one vote row,
+# each voter one ballot holding a choice, none lost, none twice.
+bench_vote() {
+	local hp pid t0 t1 n=$N_VOTE i got=0 msgs=() ph poll el rate bad="" voters ballots counted
+	hp=$(free_port)
+	{ conf; printf '[http]\nlisten = 127.0.0.1:%s\npublic_url = http://127.0.0.1:%s\n' "$hp" "$hp"
+	  printf '[smtp]\nrelay = file:%s/vote-mail\n[sms]\ngateway = file:%s/vote-sms\nwebhook_secret = %s\nallow = 127.0.0.1\nquiet_hours = 00:00-23:59\n' \
+		"$W" "$W" "$SECRET"; } > "$W/sms_vote.conf"
+	if ! "$BIN/palierctl" -c "$W/sms_vote.conf" poll create --channel "$(sql "SELECT slug FROM channels WHERE kind = 'city' LIMIT 1")" \
+		--question "Faut-il ouvrir la médiathèque le dimanche matin ?" --option Oui --option Non --option "Sans avis" \
+		--closes "$(date -d '+7 days' '+%Y-%m-%d 18:00')" > "$W/vote-poll.out" 2>&1; then
+		result "sms votes" "poll create failed" "all counted" 0 "$(head -n 1 "$W/vote-poll.out")"
+		return
+	fi
+	poll=$(sed -n 's/^poll \([0-9]*\) .*/\1/p' "$W/vote-poll.out")
+	# Invitations are not timed: SMS wait for quiet hours, emails go to files.
+	sql "UPDATE outgoing SET state = 'cancelled' WHERE state = 'queued'" >/dev/null
+	mapfile -t VOTERS < <(sql "SELECT r.phone FROM electorate e JOIN residents r ON r.id = e.resident_id
+		WHERE e.poll_id = $poll AND r.phone IS NOT NULL AND r.id = (SELECT min(id) FROM residents x WHERE x.phone = r.phone)
+		ORDER BY random() LIMIT 2000")
+	for ph in "${VOTERS[@]}"; do
+		for a in 1 2 3 Oui "non merci" "Sans avis"; do msgs+=("$ph $SHORT text $a"); done
+	done
+	start_palierd sms_vote http_listening || return 1
+	pid=$PALIERD_PID
+	kannel_start "vote-$RANDOM" "$hp" || { stop_pid "$pid"; return 1; }
+	t0=$(now)
+	fakesmsc_bulk "$n" "${msgs[@]}"
+	for ((i = 0; i < RUN_TIMEOUT * 5; i++)); do
+		sleep 0.2
+		got=$(sql "SELECT count(*) FROM votes WHERE poll_id = $poll")
+		[ "${got:-0}" -ge "$n" ] && break
+		alive "$pid" || break
+	done
+	t1=$(sql "SELECT extract(epoch FROM max(received_at)) FROM votes WHERE poll_id = $poll")
+	rate=$(calc "${got:-0} / ($t1 - $t0)" "%.0f")
+	voters=$(sql "SELECT count(DISTINCT resident_id) FROM votes WHERE poll_id = $poll")
+	ballots=$(sql "SELECT count(*) FROM ballots WHERE poll_id = $poll")
+	counted=$(sql "SELECT count(*) FILTER (WHERE outcome = 'counted') || '/' || count(DISTINCT inbound_id) FROM votes WHERE poll_id = $poll")
+	[ "$got" = "$n" ] || bad+="$got of $n votes recorded; "
+	[ "$counted" = "$n/$n" ] || bad+="counted/distinct $counted; "
+	[ "$voters" = "$ballots" ] || bad+="$voters voters but $ballots ballots; "
+	[ "$(sql "SELECT count(*) FROM ballots b WHERE b.vote_id <> (SELECT max(v.id) FROM votes v WHERE v.poll_id = b.poll_id AND v.resident_id = b.resident_id AND v.outcome = 'counted')")" = 0 ] ||
+		bad+="a ballot is not its voter's last vote; "
+	say "sms votes: $got SMS votes through Kannel counted in $(calc "$t1 - $t0") s = $rate votes/s ($voters voters, $ballots ballots, tally $(sql "SELECT string_agg(n::text, '/' ORDER BY choice) FROM (SELECT choice, count(*) n FROM ballots WHERE poll_id = $poll GROUP BY 1) x"))"
+	note "$(grep -c 'result=tempfail' "$W/sms_vote.log") answered 503; $(kannel_errors)"
+	[ -n "$bad" ] && note "WRONG: $bad"
+	result "sms votes" "$n in $(calc "$t1 - $t0") s = $rate/s" "all counted, once" "$([ -z "$bad" ] && echo 1 || echo 0)" "$bad"
+	kannel_stop
+	stop_pid "$pid"
+}
+
 # ---------------------------------------------------------------- run
-for b in in out; do
+for b in in out vote; do
 	case " $wanted " in *" $b "*) "bench_$b" ;; esac
 done
 slow=$(awk '/duration: [0-9.]+ ms/ { d = $0; sub(/.*duration: /, "", d); sub(/ ms.*/, "", d)
