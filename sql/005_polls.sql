@@ -8,14 +8,19 @@ CREATE TABLE polls (
     question        text NOT NULL CHECK (question <> '' AND length(question) <= 300),
     options         text[] NOT NULL CHECK (array_length(options, 1) BETWEEN 2 AND 9),
     sender          text NOT NULL,          -- who asks, as residents read it
-    code            text NOT NULL CHECK (code ~ '^[A-Z]$'), -- A..Z: tells two open polls apart in an SMS
-    state           text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+    code            text CHECK (code ~ '^[A-Z]$'), -- A..Z while open: tells two open polls apart in an SMS
+    -- A publisher's poll by email is a draft until they answer OK, then
+    -- confirmed until the fan-out opens it; palierctl opens at once.
+    state           text NOT NULL DEFAULT 'open'
+                    CHECK (state IN ('draft', 'confirmed', 'open', 'closed', 'cancelled')),
     created_by      text NOT NULL,          -- palierctl, or the publisher's address
+    publisher_id    bigint REFERENCES publishers (id),
     opened_at       timestamptz NOT NULL DEFAULT now(),
     closes_at       timestamptz NOT NULL,
     closed_at       timestamptz,
-    CHECK (closes_at > opened_at)
+    CHECK (state NOT IN ('open', 'closed') OR code IS NOT NULL)
 );
+CREATE INDEX polls_confirmed ON polls (id) WHERE state = 'confirmed';
 CREATE INDEX polls_open ON polls (closes_at) WHERE state = 'open';
 
 -- Who may vote: the residents in scope with a usable address or phone when

@@ -1,5 +1,6 @@
 /*
- * token.h — the tokens in reply+, vote+, bounce+ and moderation addresses.
+ * token.h — the tokens in reply+, vote+, bounce+, moderation+ and sondage+
+ * addresses.
  * A token names two numbers (a resident and a thread, poll or outgoing
  * message) and carries an 80-bit HMAC-SHA256 under the deployment's key,
  * bound to its kind. Checked without a database lookup. Lower-case base32:
@@ -18,6 +19,7 @@ enum token_kind {
 	TOKEN_BOUNCE = 3,	/* a: resident, b: outgoing message */
 	TOKEN_MODERATE = 4,	/* a: moderator, b: held post */
 	TOKEN_UNSUBSCRIBE = 5,	/* a: resident, b: 0 */
+	TOKEN_POLL = 6,		/* a: publisher, b: a poll they drafted by email */
 };
 
 #define TOKEN_MAX 48	/* longest encoded token, with its NUL */

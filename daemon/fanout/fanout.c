@@ -93,16 +93,21 @@ digests(struct fanout *f, struct store *s)
 	}
 }
 
-/* Every few seconds: closes the polls whose time is up and queues their results. */
+/*
+ * Every few seconds: opens the polls publishers confirmed by email, closes
+ * those whose time is up and queues their results.
+ */
 static void
 polls(struct fanout *f, struct store *s)
 {
 	time_t now = time(NULL);
-	long closed;
+	long closed, opened;
 
 	if (now < f->next_poll_check)
 		return;
 	f->next_poll_check = now + POLL_CHECK_S;
+	if (store_poll_open_confirmed(s, &opened) < 0)
+		log_error("poll_open_failed", "error=%s", log_q(store_error(s)));
 	if (store_poll_close(s, 0, &closed) < 0)
 		log_error("poll_close_failed", "error=%s", log_q(store_error(s)));
 }

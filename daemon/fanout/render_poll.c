@@ -4,6 +4,7 @@
  * content: numbered options, French dates and figures, and the resident's
  * own vote+ address.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "core/buf.h"
 #include "core/token.h"
 #include "fanout/render_poll.h"
+#include "fanout/template.h"
 #include "fanout/words.h"
 
 /* 1840 -> "1 840" (a plain space: SMS stay in GSM-7). */
@@ -142,6 +144,60 @@ results_view(const json_t *p)
 	return v;
 }
 
+/* Renders template name over data into a new JSON string ("" if it fails). */
+static json_t *
+rendered(const struct sender_opts *o, const char *name, const json_t *data)
+{
+	const struct tpl *t = tpl_get(o->templates, name);
+	struct buf b = BUF_INIT;
+	json_t *j;
+
+	if (t == NULL || tpl_render(t, data, &b) < 0)
+		buf_reset(&b);
+	while (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.len--;
+	j = json_string(buf_cstr(&b));
+	buf_free(&b);
+	return j ? j : json_string("");
+}
+
+/*
+ * A publisher's poll by email, for them: the problem found in it, or what
+ * residents will receive (the invitation rendered for an example
+ * resident) and the sondage+ address their OK goes to.
+ */
+static char *
+draft_data(const struct sender_opts *o, const struct store_out *m, const json_t *content,
+    json_t *d)
+{
+	const json_t *poll = json_object_get(content, "poll"), *problem = json_object_get(content, "problem");
+	json_t *view, *example;
+	struct buf b = BUF_INIT;
+	char tok[TOKEN_MAX];
+
+	json_object_set(d, "question", json_object_get(content, "question"));
+	if (json_is_string(problem) || !json_is_object(poll)) {
+		json_object_set_new(d, "problem", json_is_string(problem) ? json_copy((json_t *)(uintptr_t)problem) :
+		    json_string("le sondage n'a pas pu être lu"));
+		return xstrdup("poll-draft");
+	}
+	json_object_set_new(d, "problem", json_null());
+	view = poll_view(o, m, poll);
+	json_object_set_new(d, "poll", view);
+	words_scope(&b, m->channel_kind, m->channel_name ? m->channel_name : "");
+	json_object_set_new(d, "scope", str_of(&b));
+	example = json_pack("{s:{s:s}, s:O}", "resident", "name", "(nom de l'habitant)", "poll", view);
+	json_object_set_new(d, "preview", json_pack("{s:o, s:o}",
+	    "sms", rendered(o, "poll-invite.sms", example), "text", rendered(o, "poll-invite.txt", example)));
+	json_decref(example);
+	token_make(o->key, TOKEN_POLL, (uint64_t)json_integer_value(json_object_get(content, "publisher")),
+	    (uint64_t)json_integer_value(json_object_get(poll, "id")), tok);
+	buf_printf(&b, "sondage+%s@%s", tok, o->cfg->mail_domain);
+	json_object_set_new(d, "confirm_address", str_of(&b));
+	buf_free(&b);
+	return xstrdup("poll-draft");
+}
+
 char *
 render_poll_data(const struct sender_opts *o, const struct store_out *m, const json_t *content,
     json_t *d)
@@ -150,6 +206,8 @@ render_poll_data(const struct sender_opts *o, const struct store_out *m, const j
 	json_t *polls;
 	size_t i;
 
+	if (strcmp(m->purpose, "poll-draft") == 0)
+		return draft_data(o, m, content, d);
 	if (strncmp(m->purpose, "poll-", 5) != 0 || !json_is_object(poll))
 		return NULL;
 	if (strcmp(m->purpose, "poll-results") == 0) {
@@ -173,5 +231,7 @@ render_poll_data(const struct sender_opts *o, const struct store_out *m, const j
 const char *
 render_poll_reply_to(const json_t *d)
 {
+	if (json_is_string(json_object_get(d, "confirm_address")))
+		return json_string_value(json_object_get(d, "confirm_address"));
 	return json_string_value(json_object_get(json_object_get(d, "poll"), "address"));
 }

@@ -16,7 +16,10 @@
  */
 char *render_poll_data(const struct sender_opts *o, const struct store_out *m,
     const json_t *content, json_t *d);
-/* The resident's vote+ address in d (borrowed), or NULL: the Reply-To of poll messages. */
+/*
+ * The Reply-To of poll messages in d (borrowed), or NULL: the resident's
+ * vote+ address, or the publisher's sondage+ one for a draft.
+ */
 const char *render_poll_reply_to(const json_t *d);
 
 /* 1840 -> "1 840". */

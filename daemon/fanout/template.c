@@ -958,6 +958,7 @@ static const char *const tpl_required[] = {
 	"poll-closed.subject", "poll-closed.txt", "poll-closed.sms",
 	"poll-clarify.subject", "poll-clarify.txt", "poll-clarify.sms",
 	"poll-results.subject", "poll-results.txt", "poll-results.sms", "poll.page",
+	"poll-draft.subject", "poll-draft.txt",
 };
 
 /* The context a file name asks for; -1 when it is not a template. */

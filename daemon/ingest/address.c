@@ -1,6 +1,7 @@
 /*
  * address.c — the local parts palier answers to: <slug>, reply+, vote+,
- * bounce+, moderation+ tokens (checked by HMAC, no database) and aide.
+ * bounce+, moderation+, sondage+ tokens (checked by HMAC, no database) and
+ * aide.
  * Never trusts a token it could not verify.
  */
 #include <ctype.h>
@@ -20,6 +21,7 @@ static const struct {
 	{ "vote+", ROUTE_VOTE, TOKEN_VOTE },
 	{ "bounce+", ROUTE_BOUNCE, TOKEN_BOUNCE },
 	{ "moderation+", ROUTE_MODERATE, TOKEN_MODERATE },
+	{ "sondage+", ROUTE_POLL, TOKEN_POLL },
 };
 
 int

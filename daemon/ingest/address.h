@@ -16,6 +16,7 @@ enum route_kind {
 	ROUTE_BOUNCE,		/* bounce+<token>@ */
 	ROUTE_MODERATE,		/* moderation+<token>@ */
 	ROUTE_HELP,		/* aide@: commands */
+	ROUTE_POLL,		/* sondage+<token>@: a publisher confirms the poll they drafted */
 	ROUTE_HOME,		/* an SMS: a post in the sender's building */
 };
 

@@ -154,6 +154,24 @@ decide_channel(struct intake_item *it, const struct store_who *w, const struct r
 		row->note = it->automatic_why;
 		return 0;
 	}
+	if (w->publisher_id && !it->by_phone && !it->unverified &&
+	    poll_draft_parse(it->subject, it->body, &sc->draft)) {
+		row_base(it, row, "command");
+		row->note = "poll by email";
+		row->poll_draft = 1;
+		row->channel_id = w->channel_id;
+		row->publisher_id = w->publisher_id;
+		sc->author = xstrdup(w->publisher_name ? w->publisher_name :
+		    it->sender_name ? it->sender_name : it->sender);
+		row->author = sc->author;
+		row->draft_question = sc->draft.question;
+		sc->draft_options = store_poll_options_literal((const char *const *)sc->draft.options,
+		    sc->draft.noptions);
+		row->draft_options = sc->draft_options;
+		row->draft_closes = sc->draft.closes;
+		row->draft_problem = sc->draft.problem;
+		return 0;
+	}
 	if (w->publisher_id && !it->by_phone) {
 		role = CLASSIFY_PUBLISHER;
 		row_base(it, row, "bulletin");
@@ -274,6 +292,16 @@ decide_row(struct intake_item *it, const struct store_who *w, const struct rules
 		row_base(it, row, it->automatic ? "automatic" : "ignored");
 		row->note = it->automatic ? it->automatic_why : "no poll for this vote address";
 		return 0;
+	case ROUTE_POLL:	/* a publisher's OK (or REFUS) to the poll they drafted */
+		row_base(it, row, it->automatic || it->mod_action == NULL ? "ignored" : "command");
+		row->note = it->automatic ? it->automatic_why : it->mod_action ? "poll confirmation" :
+		    "an answer to a poll draft without OK or REFUS";
+		if (!it->automatic && it->mod_action) {
+			row->poll_confirm = (long)it->route.b;
+			row->publisher_id = (long)it->route.a;
+			row->mod_action = it->mod_action;
+		}
+		return 0;
 	case ROUTE_HELP:	/* an auto-reply, or a forged sender: kept, never answered */
 		row_base(it, row, it->automatic ? "automatic" : "ignored");
 		row->note = it->automatic ? it->automatic_why : "the sender could not be verified";
@@ -314,5 +342,7 @@ decide_scratch_free(struct decide_scratch *sc)
 	free(sc->tags_json);
 	free(sc->note);
 	free(sc->author);
+	free(sc->draft_options);
+	poll_draft_free(&sc->draft);
 	memset(sc, 0, sizeof(*sc));
 }

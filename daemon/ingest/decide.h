@@ -8,6 +8,7 @@
 
 #include "classify/classify.h"
 #include "ingest/intake.h"
+#include "ingest/poll_draft.h"
 #include "store/store.h"
 
 /* What one decision allocated; freed after the write. */
@@ -16,6 +17,8 @@ struct decide_scratch {
 	char			*tags_json;
 	char			*note;
 	char			*author;
+	struct poll_draft	 draft;		/* a publisher's "Sondage :" */
+	char			*draft_options;
 };
 
 /* Fills the directory question for an item. */

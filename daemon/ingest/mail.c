@@ -257,7 +257,8 @@ ingest_mail_deliver(const struct mail_env *env, const char *raw, size_t len,
 			items[i].command = c.name;
 			items[i].answer = c.answer;
 		}
-		if (routes[i].kind == ROUTE_MODERATE && !sh.automatic && !sh.unverified)
+		if ((routes[i].kind == ROUTE_MODERATE || routes[i].kind == ROUTE_POLL) &&
+		    !sh.automatic && !sh.unverified)
 			ingest_command_moderation(sh.m.subject, sh.body, &items[i].mod_action,
 			    &items[i].mod_trust, &mod_reason[i]);
 		keys[i] = sh.m.message_id ? xasprintf("mid:%s|%s", sh.m.message_id, rcpts[i]) :

@@ -202,8 +202,7 @@ static const char lean_sql[] =
 static int
 is_lean(const struct store_inbound *it)
 {
-	return it->command == NULL && it->mod_action == NULL && it->bounce_json == NULL &&
-	    it->vote_poll == 0;
+	return it->command == NULL && it->mod_action == NULL && it->bounce_json == NULL;
 }
 
 
@@ -270,18 +269,19 @@ write_alone(struct store *s, struct store_inbound *it)
 	int lengths[NPARAMS], formats[NPARAMS];
 	PGresult *r;
 
-	if (it->vote_poll)
-		store_vote_params(it, p, ids, lengths, formats);
-	else
+	const char *name, *sql;
+	int np = store_poll_statement(it, &name, &sql, p, ids, lengths, formats);
+
+	if (np == 0) {
 		write_params(it, p, ids, lengths, formats);
-	if (is_lean(it))
-		lean_params(p, lengths, formats);
+		if (is_lean(it))
+			lean_params(p, lengths, formats);
+	}
 	if (db_begin(s) < 0)
 		return -1;
-	if ((r = it->vote_poll ? db_exec_prepared(s, "vote", store_vote_sql, STORE_VOTE_NPARAMS, p,
-	    lengths, formats) : is_lean(it) ? db_exec_prepared(s, "inbound_lean", lean_sql, NLEAN, p,
-	    lengths, formats) : db_exec_prepared(s, "inbound", write_sql, NPARAMS, p, lengths,
-	    formats)) == NULL) {
+	if ((r = np > 0 ? db_exec_prepared(s, name, sql, np, p, lengths, formats) :
+	    is_lean(it) ? db_exec_prepared(s, "inbound_lean", lean_sql, NLEAN, p, lengths, formats) :
+	    db_exec_prepared(s, "inbound", write_sql, NPARAMS, p, lengths, formats)) == NULL) {
 		db_rollback(s);
 		return -1;
 	}
@@ -326,9 +326,11 @@ send_item(struct store *s, const struct store_inbound *it)
 	char ids[8][24];
 	int lengths[NPARAMS], formats[NPARAMS];
 
-	if (it->vote_poll) {
-		store_vote_params(it, p, ids, lengths, formats);
-		PQsendQueryPrepared(s->conn, "vote", STORE_VOTE_NPARAMS, p, lengths, formats, 0);
+	const char *name, *sql;
+	int np;
+
+	if ((np = store_poll_statement(it, &name, &sql, p, ids, lengths, formats)) > 0) {
+		PQsendQueryPrepared(s->conn, name, np, p, lengths, formats, 0);
 		return;
 	}
 	write_params(it, p, ids, lengths, formats);
@@ -351,9 +353,18 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	PGresult *r;
 
 	if (db_prepare(s, "inbound", write_sql, NPARAMS) < 0 ||
-	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0 ||
-	    db_prepare(s, "vote", store_vote_sql, STORE_VOTE_NPARAMS) < 0 ||
-	    PQenterPipelineMode(s->conn) != 1)
+	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {	/* what the pipeline will need, prepared before it */
+		const char *p[NPARAMS], *name, *sql;
+		char ids[8][24];
+		int lengths[NPARAMS], formats[NPARAMS];
+		int np = store_poll_statement(&items[i], &name, &sql, p, ids, lengths, formats);
+
+		if (np > 0 && db_prepare(s, name, sql, np) < 0)
+			return -1;
+	}
+	if (PQenterPipelineMode(s->conn) != 1)
 		return -1;
 	PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
 	for (size_t i = 0; i < n; i++)

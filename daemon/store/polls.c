@@ -39,15 +39,27 @@
 static const char check_sql[] =
     "SELECT (SELECT id FROM channels WHERE slug = $1), " CLOSES("$2") " > now() + interval '1 second'";
 
+static const char insert_sql[] =
+    "INSERT INTO polls (channel_id, question, options, sender, state, created_by, closes_at)"
+    " SELECT id, $2, $3::text[], $4, 'confirmed', $5, " CLOSES("$6")
+    " FROM channels WHERE slug = $1"
+    " RETURNING id";
+
+/*
+ * Opens a confirmed poll: the first code no open poll has (under a lock:
+ * two polls opening at once get two codes); a poll whose end has passed
+ * meanwhile, or with no code left, is cancelled instead.
+ */
 static const char open_sql[] =
-    "WITH ch AS (SELECT id FROM channels WHERE slug = $1),"
-    " lock AS (SELECT pg_advisory_xact_lock(hashtext('palier:poll-codes')) AS l),"
+    "WITH lock AS (SELECT pg_advisory_xact_lock(hashtext('palier:poll-codes')) AS l),"
     " code AS (SELECT chr(65 + g) AS c FROM lock, generate_series(0, 25) g"
-    "   WHERE chr(65 + g) NOT IN (SELECT code FROM polls WHERE state = 'open') ORDER BY g LIMIT 1)"
-    " INSERT INTO polls (channel_id, question, options, sender, code, created_by, closes_at)"
-    " SELECT ch.id, $2, $3::text[], $4, code.c, $5, " CLOSES("$6")
-    " FROM ch LEFT JOIN code ON true"
-    " RETURNING id, code, closes_at > now()";
+    "   WHERE chr(65 + g) NOT IN (SELECT code FROM polls WHERE state = 'open' AND code IS NOT NULL)"
+    "   ORDER BY g LIMIT 1)"
+    " UPDATE polls p SET opened_at = now(), code = coalesce(code.c, p.code),"
+    "   state = CASE WHEN code.c IS NULL OR p.closes_at <= now() THEN 'cancelled' ELSE 'open' END"
+    " FROM (SELECT 1) one LEFT JOIN code ON true"
+    " WHERE p.id = $1 AND p.state = 'confirmed'"
+    " RETURNING p.state, coalesce(p.code, '')";
 
 /*
  * The electorate and the invitations: an email to each usable address, an
@@ -79,8 +91,8 @@ static const char invite_sql[] =
     "   WHERE inv.phone_ok AND (inv.sms OR NOT inv.email_ok) RETURNING 1)"
     " SELECT (SELECT count(*) FROM el), (SELECT count(*) FROM e), (SELECT count(*) FROM m)";
 
-static char *
-options_literal(const char *const *options, int n)
+char *
+store_poll_options_literal(const char *const *options, int n)
 {
 	struct buf b = BUF_INIT;
 
@@ -116,6 +128,72 @@ check_text(const char *t, size_t max)
 	return NULL;
 }
 
+/*
+ * Opens confirmed poll out->id in the caller's transaction: its code, its
+ * electorate, its invitations. out->electorate is -1 when it could not
+ * open (cancelled: no code left, or its end has passed). 0, or -1.
+ */
+static int
+poll_open(struct store *s, struct poll_opened *out)
+{
+	char idbuf[24];
+	const char *params[1] = { idbuf };
+	PGresult *r;
+
+	snprintf(idbuf, sizeof(idbuf), "%ld", out->id);
+	if ((r = db_exec(s, open_sql, 1, params)) == NULL)
+		return -1;
+	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "open") != 0) {
+		PQclear(r);
+		out->electorate = -1;
+		log_warn("poll_cancelled", "poll=%ld why=%s", out->id,
+		    "no code left or its end has passed");
+		return 0;
+	}
+	snprintf(out->code, sizeof(out->code), "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	if ((r = db_exec(s, invite_sql, 1, params)) == NULL)
+		return -1;
+	out->electorate = atol(PQgetvalue(r, 0, 0));
+	out->emails = atol(PQgetvalue(r, 0, 1));
+	out->sms = atol(PQgetvalue(r, 0, 2));
+	PQclear(r);
+	log_info("poll_opened", "poll=%ld code=%s electorate=%ld emails=%ld sms=%ld", out->id,
+	    out->code, out->electorate, out->emails, out->sms);
+	return 0;
+}
+
+int
+store_poll_open_confirmed(struct store *s, long *opened)
+{
+	PGresult *r;
+	struct poll_opened out;
+
+	*opened = 0;
+	for (;;) {
+		if (db_begin(s) < 0)
+			return -1;
+		r = db_exec(s, "SELECT id FROM polls WHERE state = 'confirmed' ORDER BY id LIMIT 1"
+		    " FOR UPDATE SKIP LOCKED", 0, NULL);
+		if (r == NULL)
+			goto fail;
+		if (PQntuples(r) == 0) {
+			PQclear(r);
+			db_rollback(s);
+			return 0;
+		}
+		memset(&out, 0, sizeof(out));
+		out.id = atol(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (poll_open(s, &out) < 0 || db_commit(s) < 0)
+			goto fail;
+		*opened += out.electorate >= 0;
+	}
+fail:
+	db_rollback(s);
+	return -1;
+}
+
 /* The channel exists and the closing time is a date to come; -1 with the reason. */
 static int
 open_check(struct store *s, const struct poll_new *p)
@@ -146,8 +224,6 @@ store_poll_create(struct store *s, const struct poll_new *p, struct poll_opened 
 	char *opts;
 	const char *why;
 	const char *params[6];
-	char idbuf[24];
-	const char *iparams[1] = { idbuf };
 	PGresult *r;
 
 	memset(out, 0, sizeof(*out));
@@ -172,7 +248,7 @@ store_poll_create(struct store *s, const struct poll_new *p, struct poll_opened 
 	}
 	if (open_check(s, p) < 0)
 		return -1;
-	opts = options_literal(p->options, p->noptions);
+	opts = store_poll_options_literal(p->options, p->noptions);
 	params[0] = p->slug;
 	params[1] = p->question;
 	params[2] = opts;
@@ -183,7 +259,7 @@ store_poll_create(struct store *s, const struct poll_new *p, struct poll_opened 
 		free(opts);
 		return -1;
 	}
-	r = db_exec(s, open_sql, 6, params);
+	r = db_exec(s, insert_sql, 6, params);
 	free(opts);
 	if (r == NULL)
 		goto fail;
@@ -192,37 +268,22 @@ store_poll_create(struct store *s, const struct poll_new *p, struct poll_opened 
 		PQclear(r);
 		goto fail;
 	}
-	if (PQgetisnull(r, 0, 1)) {
-		db_fail(s, "26 polls are open already: close one first");
-		PQclear(r);
-		goto fail;
-	}
-	if (PQgetvalue(r, 0, 2)[0] != 't') {
-		db_fail(s, "the closing time '%s' is already past", p->closes);
-		PQclear(r);
-		goto fail;
-	}
 	out->id = atol(PQgetvalue(r, 0, 0));
-	snprintf(out->code, sizeof(out->code), "%s", PQgetvalue(r, 0, 1));
 	PQclear(r);
-	snprintf(idbuf, sizeof(idbuf), "%ld", out->id);
-	if ((r = db_exec(s, invite_sql, 1, iparams)) == NULL)
+	if (poll_open(s, out) < 0)
 		goto fail;
-	out->electorate = atol(PQgetvalue(r, 0, 0));
-	out->emails = atol(PQgetvalue(r, 0, 1));
-	out->sms = atol(PQgetvalue(r, 0, 2));
-	PQclear(r);
+	if (out->electorate < 0) {
+		db_fail(s, "26 polls are open already: close one first");
+		goto fail;
+	}
 	if (db_commit(s) < 0)
 		goto fail;
-	log_info("poll_opened", "poll=%ld code=%s electorate=%ld emails=%ld sms=%ld", out->id,
-	    out->code, out->electorate, out->emails, out->sms);
 	return 0;
 fail:
 	db_rollback(s);
 	memset(out, 0, sizeof(*out));
 	return -1;
 }
-
 /* ---- the tally ---- */
 
 static const char results_sql[] =
@@ -449,7 +510,7 @@ store_vote_query_clear(struct vote_query *q)
  * $12 choice (NULL: not understood), $13 by SMS, $14 the resident's
  * other open polls are to be named (several).
  */
-const char store_vote_sql[] =
+static const char store_vote_sql[] =
     "WITH ins AS (INSERT INTO inbound (source, via, dedup_key, envelope_from, recipient, sender,"
     "   subject, raw, disposition, note)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, 'vote', $9)"
@@ -495,6 +556,47 @@ const char store_vote_sql[] =
     "   SELECT ct.id, CASE WHEN $13::boolean THEN 'sms' ELSE 'email' END, $11, $6, true FROM ct)"
     " SELECT (SELECT id FROM ins), NULL::bigint, (SELECT outcome FROM v)";
 
+/*
+ * A publisher's poll by email. $1..$9 the inbound row, $10 channel, $11
+ * question, $12 options, $13 who asks, $14 publisher, $15 its end (Paris
+ * time) or NULL for a week at 18:00, $16 the problem found in it, or NULL.
+ */
+static const char draft_sql[] =
+    "WITH ins AS (INSERT INTO inbound (source, via, dedup_key, envelope_from, recipient, sender,"
+    "   subject, raw, disposition, note)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, 'command', $9)"
+    " ON CONFLICT (dedup_key) DO NOTHING RETURNING id),"
+    " w AS (SELECT coalesce($15::timestamp AT TIME ZONE 'Europe/Paris',"
+    "     (date_trunc('day', now() AT TIME ZONE 'Europe/Paris') + interval '7 days 18 hours')"
+    "       AT TIME ZONE 'Europe/Paris') AS closes),"
+    " prob AS (SELECT coalesce($16::text, CASE WHEN w.closes <= now() + interval '1 hour'"
+    "   THEN 'la date de fin est déjà passée' END) AS problem FROM w),"
+    " p AS (INSERT INTO polls (channel_id, question, options, sender, state, created_by,"
+    "   publisher_id, closes_at)"
+    "   SELECT $10, $11, $12::text[], $13, 'draft', lower($6), $14, w.closes"
+    "   FROM ins, w, prob WHERE prob.problem IS NULL RETURNING *),"
+    " ct AS (INSERT INTO contents (purpose, channel_id, poll_id, data)"
+    "   SELECT 'poll-draft', $10, (SELECT id FROM p), jsonb_build_object('publisher', $14::bigint,"
+    "     'problem', prob.problem, 'question', $11::text,"
+    "     'poll', (SELECT " POLL_DATA("p") " || jsonb_build_object('code', '') FROM p))"
+    "   FROM ins, prob RETURNING id),"
+    " q AS (INSERT INTO outgoing (content_id, kind, recipient, urgent)"
+    "   SELECT ct.id, 'email', $6, true FROM ct)"
+    " SELECT (SELECT id FROM ins), NULL::bigint,"
+    "   CASE WHEN (SELECT problem FROM prob) IS NULL THEN 'draft' ELSE 'refused' END";
+
+/* A publisher's answer: $1..$9 the inbound row, $10 the poll, $11 the publisher, $12 ok or refuse. */
+static const char confirm_sql[] =
+    "WITH ins AS (INSERT INTO inbound (source, via, dedup_key, envelope_from, recipient, sender,"
+    "   subject, raw, disposition, note)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, 'command', $9)"
+    " ON CONFLICT (dedup_key) DO NOTHING RETURNING id),"
+    " c AS (UPDATE polls p SET state = CASE WHEN $12 = 'ok' THEN 'confirmed' ELSE 'cancelled' END"
+    "   FROM ins, publishers pub"
+    "   WHERE p.id = $10 AND p.state = 'draft' AND p.publisher_id = $11 AND pub.id = $11"
+    "     AND lower(pub.email) = lower($6) RETURNING p.state)"
+    " SELECT (SELECT id FROM ins), NULL::bigint, (SELECT state FROM c)";
+
 static const char *
 idp(char *buf, long v)
 {
@@ -504,20 +606,48 @@ idp(char *buf, long v)
 	return buf;
 }
 
-void
-store_vote_params(const struct store_inbound *it, const char **p, char ids[3][24],
-    int *lengths, int *formats)
+int
+store_poll_statement(const struct store_inbound *it, const char **name, const char **sql,
+    const char **p, char ids[4][24], int *lengths, int *formats)
 {
-	const char *v[STORE_VOTE_NPARAMS] = {
+	const char *row[9] = {
 		it->source, it->via, it->dedup_key, it->envelope_from, it->recipient, it->sender,
-		it->subject, it->raw, it->note, idp(ids[0], it->vote_poll),
-		idp(ids[1], it->vote_resident), idp(ids[2], it->vote_choice),
-		it->vote_by_phone ? "t" : "f", it->vote_several ? "t" : "f",
+		it->subject, it->raw, it->note,
 	};
+	int n;
 
-	memcpy(p, v, sizeof(v));
-	memset(lengths, 0, STORE_VOTE_NPARAMS * sizeof(*lengths));
-	memset(formats, 0, STORE_VOTE_NPARAMS * sizeof(*formats));
+	if (it->vote_poll) {
+		const char *v[] = { idp(ids[0], it->vote_poll), idp(ids[1], it->vote_resident),
+			idp(ids[2], it->vote_choice), it->vote_by_phone ? "t" : "f",
+			it->vote_several ? "t" : "f" };
+
+		*name = "vote";
+		*sql = store_vote_sql;
+		memcpy(p + 9, v, sizeof(v));
+		n = 14;
+	} else if (it->poll_draft) {
+		const char *v[] = { idp(ids[0], it->channel_id), it->draft_question, it->draft_options,
+			it->author, idp(ids[1], it->publisher_id), it->draft_closes, it->draft_problem };
+
+		*name = "poll_draft";
+		*sql = draft_sql;
+		memcpy(p + 9, v, sizeof(v));
+		n = 16;
+	} else if (it->poll_confirm) {
+		const char *v[] = { idp(ids[0], it->poll_confirm), idp(ids[1], it->publisher_id),
+			it->mod_action };
+
+		*name = "poll_confirm";
+		*sql = confirm_sql;
+		memcpy(p + 9, v, sizeof(v));
+		n = 12;
+	} else {
+		return 0;
+	}
+	memcpy(p, row, sizeof(row));
+	memset(lengths, 0, (size_t)n * sizeof(*lengths));
+	memset(formats, 0, (size_t)n * sizeof(*formats));
 	lengths[7] = (int)it->rawlen;
 	formats[7] = 1;
+	return n;
 }

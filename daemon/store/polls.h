@@ -36,6 +36,9 @@ struct poll_opened {
  */
 int store_poll_create(struct store *s, const struct poll_new *p, struct poll_opened *out);
 
+/* Opens the polls publishers confirmed by email (each in its own transaction). */
+int store_poll_open_confirmed(struct store *s, long *opened);
+
 /*
  * Closes poll id (0: every open poll whose time is up) and queues its
  * results: by email to those who voted by email, one SMS to those who
@@ -55,6 +58,9 @@ int store_poll_results(struct store *s, long id, char **json);
 
 /* Polls, newest first, as a JSON array of {id, channel, question, state, closes_at, electorate, voted}. */
 int store_polls_list(struct store *s, char **json);
+
+/* options[0..n-1] as a PostgreSQL array literal (owned). */
+char *store_poll_options_literal(const char *const *options, int n);
 
 /* ---- votes, for the intake ---- */
 
@@ -84,16 +90,20 @@ int store_vote_lookup(struct store *s, struct vote_query *q, size_t n);
 void store_vote_query_clear(struct vote_query *q);
 
 /*
- * The statement that writes an inbound vote (the store's write path sends
- * it instead of the inbound one when store_inbound.vote_poll is set):
- * counted only if the poll is open, the resident an elector and the sender
- * theirs; the ballot upserted; one reply queued (a confirmation for each
- * counted vote; one clarification and one "closed" per resident and poll).
+ * The statement that writes an inbound item about polls, which the store's
+ * write path sends instead of the inbound one:
+ * - a vote (vote_poll): counted only if the poll is open, the resident an
+ *   elector and the sender theirs; the ballot upserted; one reply queued
+ *   (a confirmation for each counted vote; one clarification and one
+ *   "closed" per resident and poll);
+ * - a publisher's poll by email (poll_draft): kept as a draft, and the
+ *   confirmation showing what will be sent (or the problem) queued;
+ * - their answer (poll_confirm): the draft confirmed or cancelled.
+ * Returns the number of parameters (*name and *sql set, p filled, borrowing
+ * from it and ids), or 0 when it is none of these.
  */
-extern const char store_vote_sql[];
-#define STORE_VOTE_NPARAMS 14
-/* The parameters of store_vote_sql for it (borrowed from it and ids). */
-void store_vote_params(const struct store_inbound *it, const char **p, char ids[3][24],
-    int *lengths, int *formats);
+#define STORE_POLL_MAXPARAMS 17
+int store_poll_statement(const struct store_inbound *it, const char **name, const char **sql,
+    const char **p, char ids[4][24], int *lengths, int *formats);
 
 #endif

@@ -188,6 +188,15 @@ struct store_inbound {
 	 */
 	long		 vote_poll, vote_resident;
 	int		 vote_choice, vote_by_phone, vote_several;
+	/*
+	 * A publisher's poll by email (poll_draft set): kept as a draft in
+	 * channel_id, from publisher_id and author, and a confirmation (or
+	 * the problem) sent back. A publisher's answer to it: poll_confirm
+	 * with mod_action ok or refuse.
+	 */
+	int		 poll_draft;
+	const char	*draft_question, *draft_options, *draft_closes, *draft_problem;
+	long		 poll_confirm;
 	/* out */
 	char		 vote_outcome[12];	/* counted, unclear, late, held; "" for a duplicate */
 	long		 inbound_id;	/* 0 when it was a duplicate */

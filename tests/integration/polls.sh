@@ -198,6 +198,40 @@ expect_rc 0 "a poll closing in 3 s opens"
 until_ok 20 test "$(sql "SELECT state FROM polls WHERE id = 3")" = closed
 expect_eq "palierd closes it at its time" "$(sql "SELECT state FROM polls WHERE id = 3")" "closed"
 
+# ---- a poll by email from a publisher: a draft, confirmed by OK ----
+CONSEIL=conseil@syndic.example
+"$PALIERCTL" publisher add $TILLEULS $CONSEIL --name "Conseil syndical" >/dev/null
+END=$(date -d '+3 days' '+%d/%m/%Y')
+out=$(lmtp --from $CONSEIL --to "$TILLEULS@$D" --header "Subject: Sondage : Installer un composteur ?" \
+	--body $'Bonjour,\n\n1. Oui\n2. Non\n3. Sans avis\n\nFin : '"$END"$' 18h\n\nLe conseil syndical')
+expect "a publisher's \"Sondage :\" mail is taken" has "$out" "250 2.0.0"
+draft=$(sql "SELECT id || ' ' || state || ' ' || array_to_string(options, '/') || ' ' || to_char(closes_at AT TIME ZONE 'Europe/Paris', 'DD/MM/YYYY HH24:MI') FROM polls WHERE question = 'Installer un composteur ?'")
+expect_eq "it is kept as a draft, options and end as written" "${draft#* }" "draft Oui/Non/Sans avis $END 18:00"
+DRAFT=${draft%% *}
+expect_eq "and nobody is asked yet" "$(sql "SELECT count(*) FROM electorate WHERE poll_id = $DRAFT")" "0"
+settle
+conf=$(sent poll-draft $CONSEIL)
+expect "the publisher gets what will be sent" has "$conf" "Répondez 1 pour Oui, 2 pour Non, 3 pour Sans avis"
+expect "and how to send it" has "$conf" "répondez OK à ce courriel"
+STOK=$(printf '%s' "$conf" | grep -i '^Reply-To:' | grep -o 'sondage+[a-z0-9]*' | head -n 1)
+expect "the answer goes to a sondage+ address" test -n "$STOK"
+lmtp --from $MANUEL --to "$STOK@$D" --header "Subject: Re: Votre sondage" --body "OK" >/dev/null
+expect_eq "an OK from anyone else changes nothing" "$(sql "SELECT state FROM polls WHERE id = $DRAFT")" "draft"
+out=$(lmtp --from $CONSEIL --to "$STOK@$D" --header "Subject: Re: Votre sondage est prêt" --body $'OK\n\n> Votre sondage est prêt.')
+expect "the publisher's OK is taken" has "$out" "250 2.0.0"
+until_ok 20 test "$(sql "SELECT state FROM polls WHERE id = $DRAFT")" = open
+expect_eq "and the poll opens" "$(sql "SELECT state FROM polls WHERE id = $DRAFT")" "open"
+expect_eq "with its electorate" "$(sql "SELECT count(*) FROM electorate WHERE poll_id = $DRAFT")" "$want"
+settle
+expect "and its invitations" has "$(sent poll-invite $ANNE)" "Installer un composteur ?"
+out=$(lmtp --from $CONSEIL --to "$TILLEULS@$D" --header "Subject: Sondage : Une seule option ?" --body $'1. Oui\n')
+settle
+expect_eq "a draft with one option makes no poll" "$(sql "SELECT count(*) FROM polls WHERE question = 'Une seule option ?'")" "0"
+expect "and the publisher is told why" has "$(sent poll-draft $CONSEIL)" "il faut au moins deux choix"
+lmtp --from $EMILIE --to "$TILLEULS@$D" --header "Subject: Sondage : qui vient samedi ?" --body $'1. moi\n2. pas moi' >/dev/null
+expect_eq "a resident's \"Sondage :\" mail is an ordinary post" \
+	"$(sql "SELECT p.kind FROM posts p WHERE p.subject = 'Sondage : qui vient samedi ?'") $(sql "SELECT count(*) FROM polls WHERE question = 'qui vient samedi ?'")" "post 0"
+
 expect_eq "palierd is still running" "$(dead && echo dead || echo alive)" "alive"
 stop_palierd
 expect_eq "palierd exits 0" "$PALIERD_RC" "0"

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "ingest/poll_draft.h"
 #include "ingest/vote.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -151,6 +152,49 @@ test_email(void **state)
 	assert_int_equal(d.kind, VOTE_UNCLEAR);
 }
 
+static void
+test_drafts(void **state)
+{
+	static const struct {
+		const char	*subject, *body;
+		int		 is_poll, noptions;
+		const char	*closes, *problem_has;
+	} c[] = {
+		{ "Sondage : Faut-il un composteur ?", "Bonjour,\n\n1. Oui\n2) Non\n3 - Sans avis\n\n", 1, 3, NULL, NULL },
+		{ "SONDAGE: Q ?", "1.Oui\n2.Non\nFin : 15/12/2026 18h30\n", 1, 2, "2026-12-15 18:30", NULL },
+		{ "sondage : Q ?", "1. Oui\n2. Non\nClôture : 1/2/2027\n", 1, 2, "2027-02-01 18:00", NULL },
+		{ "Sondage : Q ?", "1. Oui\n2. Non\nJusqu'au 3/4/2027 à 9 h\n", 1, 2, "2027-04-03 09:00", NULL },
+		{ "Sondage : Q ?", "1. Oui\n2. Non\n> 3. Cité\n", 1, 2, NULL, NULL },
+		{ "Sondage : Q ?", "1. Oui\n", 1, 1, NULL, "deux choix" },
+		{ "Sondage : Q ?", "1. Oui\n3. Non\n", 1, 1, NULL, "dans l'ordre" },
+		{ "Sondage : Q ?", "1. Oui\n2. oui\n", 1, 2, NULL, "identiques" },
+		{ "Sondage : Q ?", "1. Oui\n2. Non\nFin : 45/13/2026\n", 1, 2, NULL, "date de fin" },
+		{ "Sondage :", "1. Oui\n2. Non\n", 1, 2, NULL, "question" },
+		{ "Sondage : Q ?", "1. Oui\n2. Non\nFin : 31/02/2027\n", 1, 2, NULL, "date de fin" },
+		{ "Sondage : Q ?", "1. Oui\n2. Non\nFin : 29/02/2027\n", 1, 2, NULL, "date de fin" },
+		{ "Sondage : Q ?", "1. Oui\n2. Non\nFin : 29/02/2028 25h\n", 1, 2, NULL, "date de fin" },
+		{ "Re: Sondage : Q ?", "1. Oui\n2. Non\n", 0, 0, NULL, NULL },
+		{ "Sondages du quartier : résultats", "1. Oui\n2. Non\n", 0, 0, NULL, NULL },
+		{ "Fête des voisins", "1. Oui\n2. Non\n", 0, 0, NULL, NULL },
+		{ NULL, NULL, 0, 0, NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NITEMS(c); i++) {
+		struct poll_draft d;
+		int is = poll_draft_parse(c[i].subject, c[i].body, &d);
+
+		if (is != c[i].is_poll || d.noptions != c[i].noptions ||
+		    (c[i].closes == NULL) != (d.closes == NULL) ||
+		    (c[i].closes && strcmp(c[i].closes, d.closes) != 0) ||
+		    (c[i].problem_has == NULL) != (d.problem == NULL) ||
+		    (c[i].problem_has && strstr(d.problem, c[i].problem_has) == NULL))
+			fail_msg("\"%s\": poll %d, %d options, closes %s, problem %s", c[i].subject ? c[i].subject : "(null)",
+			    is, d.noptions, d.closes ? d.closes : "-", d.problem ? d.problem : "-");
+		poll_draft_free(&d);
+	}
+}
+
 int
 main(void)
 {
@@ -159,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_two_open_polls),
 		cmocka_unit_test(test_closed_polls),
 		cmocka_unit_test(test_email),
+		cmocka_unit_test(test_drafts),
 	};
 
 	return cmocka_run_group_tests_name("vote", tests, NULL, NULL);
