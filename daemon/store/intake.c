@@ -23,7 +23,7 @@ static const char who_sql[] =
     " FROM jsonb_to_recordset($1::jsonb)"
     "   AS j(i int, sender text, slug text, tres bigint, thread bigint, phone boolean, home boolean)"
     " LEFT JOIN LATERAL (SELECT coalesce(p.thread_id, p.id) AS root, p.channel_id FROM posts p"
-    "   WHERE j.thread > 0 AND p.id = j.thread) th ON true"
+    "   WHERE j.thread > 0 AND p.id = j.thread LIMIT 1) th ON true"
     " LEFT JOIN LATERAL (SELECT c.id, c.kind, c.parent_id FROM channels c"
     "   WHERE c.slug = j.slug OR c.id = th.channel_id OR (j.home AND c.id ="
     "     (SELECT building_id FROM residents r WHERE r.phone = j.sender ORDER BY r.id LIMIT 1))"
