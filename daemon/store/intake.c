@@ -256,34 +256,6 @@ write_result(struct store_inbound *it, const PGresult *r)
 	it->duplicate = it->inbound_id == 0;
 }
 
-/* One item in a transaction of its own, without a pipeline. */
-static int
-write_alone(struct store *s, struct store_inbound *it)
-{
-	const char *p[NPARAMS];
-	char ids[8][24];
-	int lengths[NPARAMS], formats[NPARAMS];
-	PGresult *r;
-
-	write_params(it, p, ids, lengths, formats);
-	if (is_lean(it))
-		lean_params(p, lengths, formats);
-	if (db_begin(s) < 0)
-		return -1;
-	if ((r = is_lean(it) ? db_exec_prepared(s, "inbound_lean", lean_sql, NLEAN, p, lengths, formats) :
-	    db_exec_prepared(s, "inbound", write_sql, NPARAMS, p, lengths, formats)) == NULL) {
-		db_rollback(s);
-		return -1;
-	}
-	write_result(it, r);
-	PQclear(r);
-	if (db_commit(s) < 0) {
-		db_rollback(s);
-		return -1;
-	}
-	return 0;
-}
-
 /* Reads one pipelined query's result; 0 if it is what we expect. */
 static int
 pipe_result(struct store *s, ExecStatusType want, struct store_inbound *it, int *failed)
@@ -349,11 +321,10 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	return failed ? -1 : 0;
 }
 
+/* One item is a batch too: one round trip instead of three (BEGIN, it, COMMIT). */
 int
 store_inbound_write(struct store *s, struct store_inbound *items, size_t n)
 {
-	if (n == 1)
-		return write_alone(s, items);
 	return write_pipelined(s, items, n);
 }
 
