@@ -99,6 +99,29 @@ post_status(struct store_inbound *row, struct decide_scratch *sc, const char *fo
 	}
 }
 
+/* Nothing but spaces and line ends (or nothing at all). */
+static int
+blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return 0;
+	return 1;
+}
+
+/*
+ * A post that says nothing — no text and no subject of its own (clients
+ * write "(sans objet)" for none) — is held, not sent to a whole building.
+ */
+static int
+says_nothing(const char *subject, const char *body)
+{
+	return blank(body) && (blank(subject) || strcasecmp(subject, "(sans objet)") == 0 ||
+	    strcasecmp(subject, "(no subject)") == 0 || strcasecmp(subject, "(pas d'objet)") == 0);
+}
+
+#define EMPTY_REASON	"le message est vide"
+
 /* The body without the "#quartier" or "#ville" that moved it. Borrowed from body. */
 static const char *
 without_hashtag(const char *body)
@@ -192,6 +215,8 @@ decide_channel(struct intake_item *it, const struct store_who *w, const struct r
 	}
 	if (it->unverified)
 		hold = "l'adresse de l'expéditeur n'a pas pu être vérifiée";
+	if (hold == NULL && says_nothing(it->subject, it->body))
+		hold = EMPTY_REASON;
 	classify(it, role, rules, sc);
 	post_status(row, sc, hold);
 	row->channel_id = scoped_channel(w, sc);
@@ -227,6 +252,8 @@ decide_reply(struct intake_item *it, const struct store_who *w, const struct rul
 		hold = "jeton de réponse utilisé depuis une autre adresse";
 	else if (it->unverified)
 		hold = "l'adresse de l'expéditeur n'a pas pu être vérifiée";
+	else if (blank(it->body))	/* only a quote, or nothing: "Re: ..." is not a text */
+		hold = EMPTY_REASON;
 	sc->author = xstrdup(w->resident_name ? w->resident_name :
 	    it->sender_name ? it->sender_name : it->sender ? it->sender : "?");
 	classify(it, w->resident_id ? CLASSIFY_RESIDENT : CLASSIFY_UNKNOWN, rules, sc);

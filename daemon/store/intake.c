@@ -24,7 +24,7 @@ static const char who_sql[] =
     " FROM jsonb_to_recordset($1::jsonb)"
     "   AS j(i int, sender text, slug text, tres bigint, thread bigint, phone boolean, home boolean)"
     " LEFT JOIN LATERAL (SELECT coalesce(p.thread_id, p.id) AS root, p.channel_id FROM posts p"
-    "   WHERE j.thread > 0 AND p.id = j.thread) th ON true"
+    "   WHERE j.thread > 0 AND p.id = j.thread LIMIT 1) th ON true"
     " LEFT JOIN LATERAL (SELECT c.id, c.kind, c.parent_id FROM channels c"
     "   WHERE c.slug = j.slug OR c.id = th.channel_id OR (j.home AND c.id ="
     "     (SELECT building_id FROM residents r WHERE r.phone = j.sender ORDER BY r.id LIMIT 1))"
@@ -260,40 +260,6 @@ write_result(struct store_inbound *it, const PGresult *r)
 		snprintf(it->vote_outcome, sizeof(it->vote_outcome), "%s", PQgetvalue(r, 0, 2));
 }
 
-/* One item in a transaction of its own, without a pipeline. */
-static int
-write_alone(struct store *s, struct store_inbound *it)
-{
-	const char *p[NPARAMS];
-	char ids[8][24];
-	int lengths[NPARAMS], formats[NPARAMS];
-	PGresult *r;
-
-	const char *name, *sql;
-	int np = store_poll_statement(it, &name, &sql, p, ids, lengths, formats);
-
-	if (np == 0) {
-		write_params(it, p, ids, lengths, formats);
-		if (is_lean(it))
-			lean_params(p, lengths, formats);
-	}
-	if (db_begin(s) < 0)
-		return -1;
-	if ((r = np > 0 ? db_exec_prepared(s, name, sql, np, p, lengths, formats) :
-	    is_lean(it) ? db_exec_prepared(s, "inbound_lean", lean_sql, NLEAN, p, lengths, formats) :
-	    db_exec_prepared(s, "inbound", write_sql, NPARAMS, p, lengths, formats)) == NULL) {
-		db_rollback(s);
-		return -1;
-	}
-	write_result(it, r);
-	PQclear(r);
-	if (db_commit(s) < 0) {
-		db_rollback(s);
-		return -1;
-	}
-	return 0;
-}
-
 /* Reads one pipelined query's result; 0 if it is what we expect. */
 static int
 pipe_result(struct store *s, ExecStatusType want, struct store_inbound *it, int *failed)
@@ -385,11 +351,10 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	return failed ? -1 : 0;
 }
 
+/* One item is a batch too: one round trip instead of three (BEGIN, it, COMMIT). */
 int
 store_inbound_write(struct store *s, struct store_inbound *items, size_t n)
 {
-	if (n == 1)
-		return write_alone(s, items);
 	return write_pipelined(s, items, n);
 }
 

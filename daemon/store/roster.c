@@ -242,5 +242,14 @@ store_roster_apply(struct store *s, const struct roster *r, struct roster_stats 
 	}
 	log_info("roster_imported", "channels_new=%ld residents_new=%ld residents_updated=%ld",
 	    st->channels_new, st->residents_new, st->residents_updated);
+	/*
+	 * Fresh statistics now, not when autovacuum gets to it: the intake's
+	 * plans are chosen from them, and a plan made for an empty directory
+	 * scans the whole table once it is full. The import is already
+	 * committed: a failure here is only logged.
+	 */
+	if ((st->channels_new || st->residents_new || st->residents_updated) &&
+	    db_run(s, "ANALYZE channels, residents, publishers", 0, NULL) < 0)
+		log_warn("roster_analyze_failed", "error=%s", log_q(store_error(s)));
 	return 0;
 }
