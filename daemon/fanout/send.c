@@ -110,6 +110,22 @@ send_batch(struct sender *s, struct store *st, struct deliver_backend *be,
 	free(map);
 }
 
+/*
+ * How many messages a worker claims at once. SMS wait for the rate's tokens
+ * while leased, the workers' batches one after the other in the gateway:
+ * all of them must go well within the lease, or it expires and they go twice.
+ */
+static int
+claim_limit(const struct sender *s)
+{
+	long long fits;
+
+	if (strcmp(s->o.kind, "sms") != 0)
+		return BATCH;
+	fits = s->o.cfg->sms_rate * LEASE_S / (2LL * s->nthreads);
+	return fits >= BATCH ? BATCH : fits > 1 ? (int)fits : 1;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -121,6 +137,7 @@ worker_main(void *arg)
 	while (!pause_ms(s, wait)) {
 		struct store_out *msgs;
 		size_t n;
+		int limit = claim_limit(s);
 		char *err = NULL;
 		int quiet = strcmp(s->o.kind, "sms") == 0 &&
 		    paris_quiet(time(NULL), &s->o.cfg->sms_quiet_hours);
@@ -132,7 +149,7 @@ worker_main(void *arg)
 			wait = RETRY_MS;
 			continue;
 		}
-		if (store_outgoing_claim(st, s->o.kind, BATCH, LEASE_S, quiet, &msgs, &n) < 0) {
+		if (store_outgoing_claim(st, s->o.kind, limit, LEASE_S, quiet, &msgs, &n) < 0) {
 			log_error("send_claim_failed", "error=%s", log_q(store_error(st)));
 			if (store_down(st)) {
 				store_close(st);
@@ -144,7 +161,7 @@ worker_main(void *arg)
 		if (n > 0)
 			send_batch(s, st, be, msgs, n);
 		store_out_free(msgs, n);
-		wait = n == BATCH ? 0 : IDLE_MS;
+		wait = n == (size_t)limit ? 0 : IDLE_MS;
 	}
 	deliver_backend_free(be);
 	store_close(st);
