@@ -25,6 +25,7 @@
 
 #define BATCH		200
 #define LEASE_S		300
+#define CLAIM_AHEAD_S	10	/* SMS: seconds of sending claimed ahead, at most */
 #define IDLE_MS		250
 #define RETRY_MS	2000
 
@@ -111,9 +112,12 @@ send_batch(struct sender *s, struct store *st, struct deliver_backend *be,
 }
 
 /*
- * How many messages a worker claims at once. SMS wait for the rate's tokens
- * while leased, the workers' batches one after the other in the gateway:
- * all of them must go well within the lease, or it expires and they go twice.
+ * How many messages a worker claims at once. SMS then wait in the gateway
+ * for the rate's tokens, every worker's batch after the others': all
+ * workers together hold at most CLAIM_AHEAD_S seconds of sending at the
+ * contract rate, well within the lease (it can't expire on a message
+ * still waiting: it would go twice), and a STOP still cancels what was
+ * queued before it within seconds.
  */
 static int
 claim_limit(const struct sender *s)
@@ -122,7 +126,7 @@ claim_limit(const struct sender *s)
 
 	if (strcmp(s->o.kind, "sms") != 0)
 		return BATCH;
-	fits = s->o.cfg->sms_rate * LEASE_S / (2LL * s->nthreads);
+	fits = s->o.cfg->sms_rate * CLAIM_AHEAD_S / s->nthreads;
 	return fits >= BATCH ? BATCH : fits > 1 ? (int)fits : 1;
 }
 
