@@ -384,7 +384,7 @@ start_deliver(struct daemon *d)
 	if ((d->email = sender_start(&so, &err)) == NULL)
 		fatal("deliver", "error=%s", log_q(err));
 	so.kind = "sms";
-	so.workers = 2;
+	so.workers = 8;
 	so.backend_new = sms_backend;
 	if ((d->sms = sender_start(&so, &err)) == NULL)
 		fatal("deliver", "error=%s", log_q(err));

@@ -25,6 +25,7 @@
 
 #define BATCH		200
 #define LEASE_S		300
+#define CLAIM_AHEAD_S	10	/* SMS: seconds of sending claimed ahead, at most */
 #define IDLE_MS		250
 #define RETRY_MS	2000
 
@@ -110,6 +111,25 @@ send_batch(struct sender *s, struct store *st, struct deliver_backend *be,
 	free(map);
 }
 
+/*
+ * How many messages a worker claims at once. SMS then wait in the gateway
+ * for the rate's tokens, every worker's batch after the others': all
+ * workers together hold at most CLAIM_AHEAD_S seconds of sending at the
+ * contract rate, well within the lease (it can't expire on a message
+ * still waiting: it would go twice), and a STOP still cancels what was
+ * queued before it within seconds.
+ */
+static int
+claim_limit(const struct sender *s)
+{
+	long long fits;
+
+	if (strcmp(s->o.kind, "sms") != 0)
+		return BATCH;
+	fits = s->o.cfg->sms_rate * CLAIM_AHEAD_S / s->nthreads;
+	return fits >= BATCH ? BATCH : fits > 1 ? (int)fits : 1;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -121,6 +141,7 @@ worker_main(void *arg)
 	while (!pause_ms(s, wait)) {
 		struct store_out *msgs;
 		size_t n;
+		int limit = claim_limit(s);
 		char *err = NULL;
 		int quiet = strcmp(s->o.kind, "sms") == 0 &&
 		    paris_quiet(time(NULL), &s->o.cfg->sms_quiet_hours);
@@ -132,7 +153,7 @@ worker_main(void *arg)
 			wait = RETRY_MS;
 			continue;
 		}
-		if (store_outgoing_claim(st, s->o.kind, BATCH, LEASE_S, quiet, &msgs, &n) < 0) {
+		if (store_outgoing_claim(st, s->o.kind, limit, LEASE_S, quiet, &msgs, &n) < 0) {
 			log_error("send_claim_failed", "error=%s", log_q(store_error(st)));
 			if (store_down(st)) {
 				store_close(st);
@@ -144,7 +165,7 @@ worker_main(void *arg)
 		if (n > 0)
 			send_batch(s, st, be, msgs, n);
 		store_out_free(msgs, n);
-		wait = n == BATCH ? 0 : IDLE_MS;
+		wait = n == (size_t)limit ? 0 : IDLE_MS;
 	}
 	deliver_backend_free(be);
 	store_close(st);

@@ -25,7 +25,6 @@
 struct intake {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 more;		/* items were queued, or stopping */
-	pthread_cond_t	 done;		/* results were set */
 	struct intake_item **queue;
 	size_t		 n, cap;
 	int		 stopping;
@@ -47,6 +46,35 @@ fail_all(struct intake_item **items, size_t n, enum intake_result r)
 {
 	for (size_t i = 0; i < n; i++)
 		items[i]->result = r;
+}
+
+/*
+ * One ingest_intake_submit() call waiting for its items: a commit wakes
+ * only the submitters it has results for, never every session at once.
+ * Lives on the submitter's stack; its items point at it.
+ */
+struct intake_waiter {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	size_t		 pending;	/* items without a result yet */
+};
+
+/*
+ * Tells each item's submitter its result is in (results were set before).
+ * An item may be freed by its submitter as soon as its waiter's count
+ * reaches zero: nothing of it is touched after that.
+ */
+static void
+wake_submitters(struct intake_item **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct intake_waiter *w = items[i]->waiter;
+
+		pthread_mutex_lock(&w->mu);
+		if (--w->pending == 0)
+			pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
 }
 
 /* Writes the batch; on a failure that isn't the database's, item by item. */
@@ -196,8 +224,8 @@ writer_main(void *arg)
 		in->n -= n;
 		pthread_mutex_unlock(&in->mu);
 		process(in, &s, batch, n);
+		wake_submitters(batch, n);
 		pthread_mutex_lock(&in->mu);
-		pthread_cond_broadcast(&in->done);
 	}
 	pthread_mutex_unlock(&in->mu);
 	store_close(s);
@@ -211,7 +239,6 @@ ingest_intake_new(const char *url, const unsigned char key[SECRET_LEN])
 
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->more, NULL);
-	pthread_cond_init(&in->done, NULL);
 	pthread_rwlock_init(&in->rules_lock, NULL);
 	pthread_mutex_init(&in->slugs_mu, NULL);
 	in->url = xstrdup(url);
@@ -241,7 +268,6 @@ ingest_intake_free(struct intake *in)
 	explicit_bzero(in->key, sizeof(in->key));
 	pthread_mutex_destroy(&in->mu);
 	pthread_cond_destroy(&in->more);
-	pthread_cond_destroy(&in->done);
 	pthread_rwlock_destroy(&in->rules_lock);
 	pthread_mutex_destroy(&in->slugs_mu);
 	free(in);
@@ -262,20 +288,32 @@ ingest_intake_set_rules(struct intake *in, struct rules *rules)
 void
 ingest_intake_submit(struct intake *in, struct intake_item **items, size_t n)
 {
+	struct intake_waiter w = { .pending = n };
+
+	if (n == 0)
+		return;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	for (size_t i = 0; i < n; i++) {
+		items[i]->result = INTAKE_PENDING;
+		items[i]->waiter = &w;
+	}
 	pthread_mutex_lock(&in->mu);
 	if (in->n + n > in->cap) {
 		in->cap = (in->n + n) * 2;
 		in->queue = xreallocarray(in->queue, in->cap, sizeof(*in->queue));
 	}
-	for (size_t i = 0; i < n; i++) {
-		items[i]->result = INTAKE_PENDING;
-		in->queue[in->n++] = items[i];
-	}
-	pthread_cond_signal(&in->more);
 	for (size_t i = 0; i < n; i++)
-		while (items[i]->result == INTAKE_PENDING)
-			pthread_cond_wait(&in->done, &in->mu);
+		in->queue[in->n++] = items[i];
+	pthread_cond_signal(&in->more);
 	pthread_mutex_unlock(&in->mu);
+
+	pthread_mutex_lock(&w.mu);
+	while (w.pending > 0)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
 }
 
 static void

@@ -21,6 +21,8 @@ enum intake_result {
 	INTAKE_REJECT,		/* no such destination */
 };
 
+struct intake_waiter;
+
 /* One message for one recipient. Everything borrowed until the result is in. */
 struct intake_item {
 	const char	*source;		/* email, sms */
@@ -51,6 +53,7 @@ struct intake_item {
 	struct vote_decision vote;		/* set by the intake: a vote, or VOTE_NONE */
 
 	enum intake_result result;
+	struct intake_waiter *waiter;		/* the intake's own */
 	long		 inbound_id, post_id;	/* 0 for a duplicate */
 	char		 disposition[16];
 	char		 status[12];		/* published, held, refused; "" without a post */
