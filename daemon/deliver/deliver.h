@@ -21,10 +21,26 @@ struct outmsg {
 	enum deliver_result result;
 	char		 error[200];
 	char		 gateway_id[64];
+	/*
+	 * A message made as it is sent (only for backends with lazy set):
+	 * when load is set, envelope_from, data and len are made by load just
+	 * before the backend needs them, and released by unload once the
+	 * message is written; a worker then holds one or two messages, never
+	 * its whole batch. load returns -1 after setting result and error.
+	 */
+	int		(*load)(struct outmsg *m);
+	void		(*unload)(struct outmsg *m);
+	void		*ctx;		/* the loader's */
 };
+
+/* Makes m's bytes if they are made lazily: 0, or -1 with m's result and error set. */
+int deliver_msg_load(struct outmsg *m);
+/* Releases what deliver_msg_load made (nothing for a message made beforehand). */
+void deliver_msg_unload(struct outmsg *m);
 
 struct deliver_backend {
 	const char	*name;
+	int		 lazy;		/* takes messages made as they are sent (outmsg load) */
 	/* Sends every message; sets each result. Returns 0, -1 if nothing could be tried. */
 	int		(*send)(struct deliver_backend *b, struct outmsg *msgs, size_t n);
 	void		(*free)(struct deliver_backend *b);

@@ -51,8 +51,12 @@ file_send(struct deliver_backend *b, struct outmsg *msgs, size_t n)
 {
 	struct file_backend *f = (struct file_backend *)b;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (deliver_msg_load(&msgs[i]) < 0)
+			continue;
 		msgs[i].result = write_one(f, &msgs[i]) == 0 ? DELIVER_OK : DELIVER_TEMP;
+		deliver_msg_unload(&msgs[i]);
+	}
 	return 0;
 }
 
@@ -77,11 +81,27 @@ deliver_file_new(const char *dir, const char *ext, char **err)
 	}
 	f = xcalloc(1, sizeof(*f));
 	f->b.name = "file";
+	f->b.lazy = 1;
 	f->b.send = file_send;
 	f->b.free = file_free;
 	f->dir = xstrdup(dir);
 	f->ext = xstrdup(ext);
 	return &f->b;
+}
+
+int
+deliver_msg_load(struct outmsg *m)
+{
+	if (m->load == NULL || m->data != NULL)
+		return 0;
+	return m->load(m);
+}
+
+void
+deliver_msg_unload(struct outmsg *m)
+{
+	if (m->load && m->unload)
+		m->unload(m);
 }
 
 void

@@ -62,17 +62,17 @@ post_json(const struct store_out *m)
 {
 	struct buf b = BUF_INIT;
 	json_t *p = json_object();
-	const char *topic = words_topic(m->post_topic);
+	const char *topic = words_topic(m->c->post_topic);
 
-	json_object_set_new(p, "section", json_string(words_section(m->channel_kind)));
-	json_object_set_new(p, "place", json_string(m->channel_name ? m->channel_name : ""));
+	json_object_set_new(p, "section", json_string(words_section(m->c->channel_kind)));
+	json_object_set_new(p, "place", json_string(m->c->channel_name ? m->c->channel_name : ""));
 	if (topic)
 		json_object_set_new(p, "topic", json_string(topic));
-	json_object_set_new(p, "subject", json_string(m->post_subject ? m->post_subject : ""));
-	json_object_set_new(p, "author", json_string(m->post_author ? m->post_author : ""));
-	words_date(&b, (time_t)m->post_time, 1);
+	json_object_set_new(p, "subject", json_string(m->c->post_subject ? m->c->post_subject : ""));
+	json_object_set_new(p, "author", json_string(m->c->post_author ? m->c->post_author : ""));
+	words_date(&b, (time_t)m->c->post_time, 1);
 	json_object_set_new(p, "date", str_of(&b));
-	json_object_set_new(p, "text", json_string(m->post_body ? m->post_body : ""));
+	json_object_set_new(p, "text", json_string(m->c->post_body ? m->c->post_body : ""));
 	buf_free(&b);
 	return p;
 }
@@ -83,13 +83,13 @@ bulletin_json(const struct store_out *m)
 	struct buf b = BUF_INIT;
 	json_t *p = json_object();
 
-	json_object_set_new(p, "sender", json_string(m->post_author ? m->post_author : ""));
-	words_scope(&b, m->channel_kind, m->channel_name ? m->channel_name : "");
+	json_object_set_new(p, "sender", json_string(m->c->post_author ? m->c->post_author : ""));
+	words_scope(&b, m->c->channel_kind, m->c->channel_name ? m->c->channel_name : "");
 	json_object_set_new(p, "scope", str_of(&b));
-	words_date(&b, (time_t)m->post_time, 0);
+	words_date(&b, (time_t)m->c->post_time, 0);
 	json_object_set_new(p, "date", str_of(&b));
-	json_object_set_new(p, "subject", json_string(m->post_subject ? m->post_subject : ""));
-	json_object_set_new(p, "text", json_string(m->post_body ? m->post_body : ""));
+	json_object_set_new(p, "subject", json_string(m->c->post_subject ? m->c->post_subject : ""));
+	json_object_set_new(p, "text", json_string(m->c->post_body ? m->c->post_body : ""));
 	json_object_set_new(p, "can_reply", json_true());
 	buf_free(&b);
 	return p;
@@ -102,14 +102,14 @@ held_json(const struct store_out *m)
 	struct buf b = BUF_INIT;
 	json_t *p = json_object();
 
-	json_object_set_new(p, "author", json_string(m->post_author ? m->post_author : ""));
-	json_object_set_new(p, "sender", json_string(m->post_sender ? m->post_sender : ""));
-	json_object_set_new(p, "channel", json_string(m->channel_name ? m->channel_name : ""));
-	words_date(&b, (time_t)m->post_time, 1);
+	json_object_set_new(p, "author", json_string(m->c->post_author ? m->c->post_author : ""));
+	json_object_set_new(p, "sender", json_string(m->c->post_sender ? m->c->post_sender : ""));
+	json_object_set_new(p, "channel", json_string(m->c->channel_name ? m->c->channel_name : ""));
+	words_date(&b, (time_t)m->c->post_time, 1);
 	json_object_set_new(p, "date", str_of(&b));
-	json_object_set_new(p, "subject", json_string(m->post_subject ? m->post_subject : ""));
-	json_object_set_new(p, "reason", json_string(m->post_reason ? m->post_reason : ""));
-	json_object_set_new(p, "text", json_string(m->post_body ? m->post_body : ""));
+	json_object_set_new(p, "subject", json_string(m->c->post_subject ? m->c->post_subject : ""));
+	json_object_set_new(p, "reason", json_string(m->c->post_reason ? m->c->post_reason : ""));
+	json_object_set_new(p, "text", json_string(m->c->post_body ? m->c->post_body : ""));
 	buf_free(&b);
 	return p;
 }
@@ -193,29 +193,29 @@ static char *
 template_data(const struct sender_opts *o, const struct store_out *m, json_t *d)
 {
 	char *name = NULL;
-	json_t *content = m->data ? json_loads(m->data, 0, NULL) : NULL;
+	json_t *content = m->c->data ? json_loads(m->c->data, 0, NULL) : NULL;
 	char *aide = xasprintf("aide@%s", o->cfg->mail_domain);
 
 	json_object_set_new(d, "aide", json_string(aide));
 	json_object_set_new(d, "from_name", json_string(o->cfg->mail_from_name));
 	json_object_set_new(d, "resident", resident_json(o, m));
-	if (strcmp(m->purpose, "bulletin") == 0) {
+	if (strcmp(m->c->purpose, "bulletin") == 0) {
 		name = xstrdup("bulletin");
 		json_object_set_new(d, "bulletin", bulletin_json(m));
-	} else if (strcmp(m->purpose, "post") == 0) {
+	} else if (strcmp(m->c->purpose, "post") == 0) {
 		name = xstrdup("post");
 		json_object_set_new(d, "post", post_json(m));
-	} else if (strcmp(m->purpose, "moderation") == 0 || strcmp(m->purpose, "refusal") == 0) {
-		name = xstrdup(m->purpose);
+	} else if (strcmp(m->c->purpose, "moderation") == 0 || strcmp(m->c->purpose, "refusal") == 0) {
+		name = xstrdup(m->c->purpose);
 		json_object_set_new(d, "post", held_json(m));
 		json_object_set_new(d, "moderator", json_pack("{s:s}", "name",
 		    m->moderator_name ? m->moderator_name : ""));
-	} else if (strcmp(m->purpose, "digest") == 0 && content) {
+	} else if (strcmp(m->c->purpose, "digest") == 0 && content) {
 		name = xstrdup("digest");
 		digest_json(o, m, content, d);
-	} else if (strncmp(m->purpose, "poll-", 5) == 0 && content) {
+	} else if (strncmp(m->c->purpose, "poll-", 5) == 0 && content) {
 		name = render_poll_data(o, m, content, d);
-	} else if (strcmp(m->purpose, "answer") == 0 && content &&
+	} else if (strcmp(m->c->purpose, "answer") == 0 && content &&
 	    json_string_value(json_object_get(content, "template"))) {
 		name = xstrdup(json_string_value(json_object_get(content, "template")));
 	}
@@ -278,23 +278,23 @@ render_email(const struct sender_opts *o, const struct store_out *m, const char 
 		buf_printf(&from, "aide@%s", o->cfg->mail_domain);
 		c.from_addr = buf_cstr(&from);
 		c.from_name = o->cfg->mail_from_name;
-		addr_token(&reply, o, "moderation", TOKEN_MODERATE, m->moderator_id, m->post_id);
+		addr_token(&reply, o, "moderation", TOKEN_MODERATE, m->moderator_id, m->c->post_id);
 		c.reply_to = buf_cstr(&reply);
-	} else if (m->channel_slug && strcmp(m->purpose, "refusal") != 0) {
+	} else if (m->c->channel_slug && strcmp(m->c->purpose, "refusal") != 0) {
 		/* A post, a bulletin or a digest: from its channel; a post's answers go to its thread. */
-		buf_printf(&from, "%s@%s", m->channel_slug, o->cfg->mail_domain);
+		buf_printf(&from, "%s@%s", m->c->channel_slug, o->cfg->mail_domain);
 		c.from_addr = buf_cstr(&from);
-		c.from_name = m->post_author ? m->post_author : m->channel_name;
-		if (m->post_id) {
-			addr_token(&reply, o, "reply", TOKEN_REPLY, m->resident_id, m->thread_id);
+		c.from_name = m->c->post_author ? m->c->post_author : m->c->channel_name;
+		if (m->c->post_id) {
+			addr_token(&reply, o, "reply", TOKEN_REPLY, m->resident_id, m->c->thread_id);
 			c.reply_to = buf_cstr(&reply);
-			c.reply_to_name = m->channel_name;
-		} else if (render_poll_reply_to(d) && strcmp(m->purpose, "poll-results") != 0) {
+			c.reply_to_name = m->c->channel_name;
+		} else if (render_poll_reply_to(d) && strcmp(m->c->purpose, "poll-results") != 0) {
 			/* An invitation and its answers: replying is voting (again). */
 			c.reply_to = render_poll_reply_to(d);
-			c.reply_to_name = m->channel_name;
+			c.reply_to_name = m->c->channel_name;
 		}
-		buf_printf(&list, "%s <%s.%s>", m->channel_name, m->channel_slug, o->cfg->mail_domain);
+		buf_printf(&list, "%s <%s.%s>", m->c->channel_name, m->c->channel_slug, o->cfg->mail_domain);
 		c.list_id = buf_cstr(&list);
 	} else {
 		buf_printf(&from, "aide@%s", o->cfg->mail_domain);
@@ -365,12 +365,12 @@ int
 render_message(const struct sender_opts *o, const struct store_out *m, struct rendered *r)
 {
 	json_t *d = json_object();
-	char *name = template_data(o, m, d);
+	char *name = m->c->purpose ? template_data(o, m, d) : NULL;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (name == NULL) {
-		r->error = xasprintf("no template for purpose %s", m->purpose);
+		r->error = xasprintf("no template for purpose %s", m->c->purpose ? m->c->purpose : "(none)");
 		json_decref(d);
 		return -1;
 	}

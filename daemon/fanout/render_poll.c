@@ -184,7 +184,7 @@ draft_data(const struct sender_opts *o, const struct store_out *m, const json_t 
 	json_object_set_new(d, "problem", json_null());
 	view = poll_view(o, m, poll);
 	json_object_set_new(d, "poll", view);
-	words_scope(&b, m->channel_kind, m->channel_name ? m->channel_name : "");
+	words_scope(&b, m->c->channel_kind, m->c->channel_name ? m->c->channel_name : "");
 	json_object_set_new(d, "scope", str_of(&b));
 	example = json_pack("{s:{s:s}, s:O}", "resident", "name", "(nom de l'habitant)", "poll", view);
 	json_object_set_new(d, "preview", json_pack("{s:o, s:o}",
@@ -206,16 +206,16 @@ render_poll_data(const struct sender_opts *o, const struct store_out *m, const j
 	json_t *polls;
 	size_t i;
 
-	if (strcmp(m->purpose, "poll-draft") == 0)
+	if (strcmp(m->c->purpose, "poll-draft") == 0)
 		return draft_data(o, m, content, d);
-	if (strncmp(m->purpose, "poll-", 5) != 0 || !json_is_object(poll))
+	if (strncmp(m->c->purpose, "poll-", 5) != 0 || !json_is_object(poll))
 		return NULL;
-	if (strcmp(m->purpose, "poll-results") == 0) {
+	if (strcmp(m->c->purpose, "poll-results") == 0) {
 		json_object_set_new(d, "poll", results_view(poll));
-		return xstrdup(m->purpose);
+		return xstrdup(m->c->purpose);
 	}
-	if (strcmp(m->purpose, "poll-invite") != 0 && strcmp(m->purpose, "poll-vote") != 0 &&
-	    strcmp(m->purpose, "poll-clarify") != 0 && strcmp(m->purpose, "poll-closed") != 0)
+	if (strcmp(m->c->purpose, "poll-invite") != 0 && strcmp(m->c->purpose, "poll-vote") != 0 &&
+	    strcmp(m->c->purpose, "poll-clarify") != 0 && strcmp(m->c->purpose, "poll-closed") != 0)
 		return NULL;
 	json_object_set_new(d, "poll", poll_view(o, m, poll));
 	if (json_is_object(json_object_get(content, "vote")))
@@ -225,7 +225,7 @@ render_poll_data(const struct sender_opts *o, const struct store_out *m, const j
 	json_array_foreach(json_object_get(content, "polls"), i, x)
 		json_array_append_new(polls, poll_view(o, m, x));
 	json_object_set_new(d, "polls", polls);
-	return xstrdup(m->purpose);
+	return xstrdup(m->c->purpose);
 }
 
 const char *

@@ -66,27 +66,72 @@ result_of(enum deliver_result r)
 	}
 }
 
-/* Renders, sends and records one claimed batch. */
+/* A message rendered as its backend reaches it (outmsg load and unload). */
+struct lazy {
+	const struct sender_opts *o;
+	struct store_out	*msg;
+	struct rendered		 r;
+};
+
+static int
+lazy_load(struct outmsg *m)
+{
+	struct lazy *l = m->ctx;
+
+	if (render_message(l->o, l->msg, &l->r) < 0) {
+		m->result = DELIVER_PERM;
+		snprintf(m->error, sizeof(m->error), "%s", l->r.error ? l->r.error : "cannot render");
+		rendered_clear(&l->r);
+		return -1;
+	}
+	m->envelope_from = l->r.envelope_from;
+	m->data = l->r.data.data;
+	m->len = l->r.data.len;
+	l->msg->segments = l->r.segments;
+	return 0;
+}
+
+static void
+lazy_unload(struct outmsg *m)
+{
+	struct lazy *l = m->ctx;
+
+	rendered_clear(&l->r);
+	m->envelope_from = NULL;
+	m->data = NULL;
+	m->len = 0;
+}
+
+/*
+ * Renders (all at once, or one by one as a lazy backend sends them),
+ * sends and records one claimed batch.
+ */
 static void
 send_batch(struct sender *s, struct store *st, struct deliver_backend *be,
     struct store_out *msgs, size_t n)
 {
 	struct outmsg *out = xcalloc(n, sizeof(*out));
-	struct rendered *r = xcalloc(n, sizeof(*r));
+	struct lazy *lz = xcalloc(n, sizeof(*lz));
 	size_t m = 0, sent = 0;
 	size_t *map = xcalloc(n, sizeof(*map));
 
 	for (size_t i = 0; i < n; i++) {
+		struct lazy *l = &lz[i];
+
 		if (msgs[i].cancelled)
 			continue;	/* recorded as cancelled by the claim */
-		if (render_message(&s->o, &msgs[i], &r[i]) < 0) {
+		l->o = &s->o;
+		l->msg = &msgs[i];
+		out[m] = (struct outmsg){ .id = msgs[i].id, .recipient = msgs[i].recipient,
+		    .result = DELIVER_PENDING, .ctx = l };
+		if (be->lazy) {
+			out[m].load = lazy_load;
+			out[m].unload = lazy_unload;
+		} else if (lazy_load(&out[m]) < 0) {
 			msgs[i].result = OUT_PERMFAIL;
-			msgs[i].error = xstrdup(r[i].error ? r[i].error : "cannot render");
+			msgs[i].error = xstrdup(out[m].error);
 			continue;
 		}
-		out[m] = (struct outmsg){ msgs[i].id, msgs[i].recipient, r[i].envelope_from,
-		    r[i].data.data, r[i].data.len, 0, DELIVER_PENDING, "", "" };
-		msgs[i].segments = r[i].segments;
 		map[m++] = i;
 	}
 	if (m > 0)
@@ -105,8 +150,8 @@ send_batch(struct sender *s, struct store *st, struct deliver_backend *be,
 		log_error("send_record_failed", "error=%s", log_q(store_error(st)));
 	log_info("sent", "kind=%s backend=%s messages=%zu ok=%zu", s->o.kind, be->name, m, sent);
 	for (size_t i = 0; i < n; i++)
-		rendered_clear(&r[i]);
-	free(r);
+		rendered_clear(&lz[i].r);
+	free(lz);
 	free(out);
 	free(map);
 }
@@ -139,8 +184,7 @@ worker_main(void *arg)
 	int wait = 0;
 
 	while (!pause_ms(s, wait)) {
-		struct store_out *msgs;
-		size_t n;
+		struct store_batch b;
 		int limit = claim_limit(s);
 		char *err = NULL;
 		int quiet = strcmp(s->o.kind, "sms") == 0 &&
@@ -153,7 +197,7 @@ worker_main(void *arg)
 			wait = RETRY_MS;
 			continue;
 		}
-		if (store_outgoing_claim(st, s->o.kind, limit, LEASE_S, quiet, &msgs, &n) < 0) {
+		if (store_outgoing_claim(st, s->o.kind, limit, LEASE_S, quiet, &b) < 0) {
 			log_error("send_claim_failed", "error=%s", log_q(store_error(st)));
 			if (store_down(st)) {
 				store_close(st);
@@ -162,10 +206,10 @@ worker_main(void *arg)
 			wait = RETRY_MS;
 			continue;
 		}
-		if (n > 0)
-			send_batch(s, st, be, msgs, n);
-		store_out_free(msgs, n);
-		wait = n == (size_t)limit ? 0 : IDLE_MS;
+		if (b.n > 0)
+			send_batch(s, st, be, b.msgs, b.n);
+		wait = b.n == (size_t)limit ? 0 : IDLE_MS;
+		store_batch_clear(&b);
 	}
 	deliver_backend_free(be);
 	store_close(st);

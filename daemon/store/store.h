@@ -228,24 +228,30 @@ int store_fanout_moderation(struct store *s, int limit, long *posts, long *notic
 
 enum store_out_result { OUT_PENDING = 0, OUT_SENT, OUT_TEMPFAIL, OUT_PERMFAIL };
 
-/* A claimed outgoing message and what rendering it needs. */
-struct store_out {
-	long	 id, content_id, resident_id;
-	char	 kind[8];		/* email, sms */
-	char	*recipient;
-	int	 attempts;
+/* What every message of one content shares: a post, a bulletin, a digest... */
+struct store_content {
+	long	 id;
 	char	*purpose;		/* bulletin, post, ... */
 	char	*data;			/* the content's JSON */
 	long	 post_id, thread_id;	/* thread_id: the thread's first post */
 	char	*post_kind, *post_subject, *post_body, *post_author, *post_topic;
 	char	*channel_slug, *channel_name, *channel_kind;
+	char	*post_sender, *post_reason;
+	long	 post_time;		/* Unix time the post arrived */
+};
+
+/* A claimed outgoing message: its recipient, and what rendering it needs. */
+struct store_out {
+	long	 id, content_id, resident_id;
+	char	 kind[8];		/* email, sms */
+	char	*recipient;
+	int	 attempts;
+	const struct store_content *c;	/* borrowed from the batch */
 	char	*resident_name, *resident_digest;
 	char	*resident_building;	/* the slug of the resident's building */
 	long	 moderator_id;		/* a moderation notice's moderator */
 	char	*moderator_name;
-	char	*post_sender, *post_reason;
 	int	 resident_sms, resident_phone;
-	long	 post_time;		/* Unix time the post arrived */
 	int	 cancelled;		/* the resident stopped: not to be sent */
 	/* set by the sender */
 	enum store_out_result result;
@@ -254,16 +260,25 @@ struct store_out {
 	int	 segments;
 };
 
+/* A claimed batch: the messages, and each content they name, once. */
+struct store_batch {
+	struct store_out	*msgs;
+	size_t			 n;
+	struct store_content	*contents;
+	size_t			 ncontents;
+};
+
 /*
  * Claims up to limit messages of kind under a lease of lease_s seconds
- * (only urgent ones when urgent_only). Messages for residents who stopped
- * come back with cancelled set: they are already recorded as cancelled.
+ * (only urgent ones when urgent_only), and reads their contents once.
+ * Messages for residents who stopped come back with cancelled set: they
+ * are already recorded as cancelled. b is emptied first; clear it after.
  */
 int store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
-    int urgent_only, struct store_out **out, size_t *n);
+    int urgent_only, struct store_batch *b);
 /* Records each message's result: sent, retried later with backoff, or failed (cancelled ones are skipped). */
 int store_outgoing_done(struct store *s, struct store_out *msgs, size_t n);
-void store_out_free(struct store_out *msgs, size_t n);
+void store_batch_clear(struct store_batch *b);
 
 /*
  * A delivery report for outgoing message id (an SMS): report is
