@@ -81,13 +81,14 @@ store_migrate(struct store *s, FILE *progress)
 			break;
 		}
 		count++;
+		have = m->version;	/* numbers may skip (a branch's 007 before 005) */
 		log_info("migration_applied", "name=%s", m->name);
 		if (progress)
 			fprintf(progress, "applied %s\n", m->name);
 	}
 	if (rc == 0 && progress)
 		fprintf(progress, count ? "schema is at version %d\n" :
-		    "schema is up to date (version %d)\n", count ? have + count : have);
+		    "schema is up to date (version %d)\n", have);
 unlock:
 	if (!store_down(s)) {
 		PGresult *r = PQexecParams(s->conn, "SELECT pg_advisory_unlock($1::bigint)",

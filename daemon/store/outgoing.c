@@ -16,52 +16,82 @@
 
 #define MAX_ATTEMPTS 12
 
-/* Residents in scope of a channel: its buildings, whatever its level. */
-#define IN_SCOPE(chan) \
-    " JOIN channels b ON b.id = r.building_id LEFT JOIN channels d ON d.id = b.parent_id" \
-    " WHERE " chan " IN (b.id, b.parent_id, d.parent_id)"
-
+/*
+ * Up to $1 posts, the next $2 buildings in scope of each (by id, after the
+ * post's cursor): their residents' messages, the new cursor and, once a
+ * post has no building left, fanned_out_at, all in one transaction. A
+ * post's content is made with its first chunk. A crash loses at most the
+ * chunk in hand, which the next pass makes again from the committed cursor.
+ * A bulletin goes to every resident in scope (email, and SMS for those who
+ * chose it or whose email is suspended); a post to the residents in scope
+ * who asked for immediate notices (never its author). A channel's scope is
+ * its buildings, whatever its level.
+ */
 static const char fanout_sql[] =
-    "WITH p AS (SELECT id, kind, channel_id, resident_id FROM posts"
+    "WITH p AS (SELECT id, kind, channel_id, resident_id, fanout_content_id,"
+    "   coalesce(fanout_after, 0) AS after FROM posts"
     "   WHERE status = 'published' AND fanned_out_at IS NULL ORDER BY id LIMIT $1"
     "   FOR UPDATE SKIP LOCKED),"
     " c AS (INSERT INTO contents (purpose, post_id, channel_id)"
     "   SELECT CASE WHEN kind = 'bulletin' THEN 'bulletin' ELSE 'post' END, id, channel_id FROM p"
-    "   RETURNING id, post_id, purpose, channel_id),"
-    " scope AS (SELECT c.id AS content_id, c.purpose, p.resident_id AS author, r.id, r.email,"
+    "   WHERE fanout_content_id IS NULL"
+    "   RETURNING id, post_id),"
+    " pc AS (SELECT p.id, p.kind = 'bulletin' AS bulletin, p.channel_id, p.resident_id AS author,"
+    "   p.after, coalesce(p.fanout_content_id, c.id) AS content_id FROM p LEFT JOIN c ON c.post_id = p.id),"
+    " bs AS (SELECT pc.id AS post_id, b.id AS building FROM pc CROSS JOIN LATERAL"
+    "   (SELECT b.id FROM channels b LEFT JOIN channels d ON d.id = b.parent_id"
+    "     WHERE b.id > pc.after AND pc.channel_id IN (b.id, b.parent_id, d.parent_id)"
+    "     ORDER BY b.id LIMIT $2) b),"
+    " scope AS (SELECT pc.content_id, pc.bulletin, pc.author, r.id, r.email,"
     "   r.phone, r.digest, r.sms, r.email_stopped_at, r.email_suspended_at, r.sms_stopped_at"
-    "   FROM c JOIN p ON p.id = c.post_id, residents r" IN_SCOPE("c.channel_id") "),"
+    "   FROM bs JOIN pc ON pc.id = bs.post_id JOIN residents r ON r.building_id = bs.building),"
     " e AS (INSERT INTO outgoing (content_id, kind, resident_id, recipient)"
     "   SELECT content_id, 'email', id, email FROM scope"
     "   WHERE email IS NOT NULL AND email_stopped_at IS NULL AND email_suspended_at IS NULL"
-    "     AND (purpose = 'bulletin' OR (digest = 'immediate' AND id IS DISTINCT FROM author))"
+    "     AND (bulletin OR (digest = 'immediate' AND id IS DISTINCT FROM author))"
     "   RETURNING 1),"
     " m AS (INSERT INTO outgoing (content_id, kind, resident_id, recipient)"
     "   SELECT content_id, 'sms', id, phone FROM scope"
-    "   WHERE purpose = 'bulletin' AND phone IS NOT NULL AND sms_stopped_at IS NULL"
+    "   WHERE bulletin AND phone IS NOT NULL AND sms_stopped_at IS NULL"
     "     AND (sms OR email IS NULL OR email_suspended_at IS NOT NULL)"
     "   RETURNING 1),"
-    " done AS (UPDATE posts SET fanned_out_at = now() WHERE id IN (SELECT id FROM p) RETURNING 1)"
-    " SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM e), (SELECT count(*) FROM m)";
+    " reach AS (SELECT post_id, count(*) AS n, max(building) AS last FROM bs GROUP BY post_id),"
+    " done AS (UPDATE posts x SET fanout_content_id = pc.content_id,"
+    "   fanout_after = coalesce(reach.last, pc.after),"
+    "   fanned_out_at = CASE WHEN coalesce(reach.n, 0) < $2 THEN now() END"
+    "   FROM pc LEFT JOIN reach ON reach.post_id = pc.id WHERE x.id = pc.id"
+    "   RETURNING x.fanned_out_at IS NOT NULL AS finished)"
+    " SELECT (SELECT count(*) FILTER (WHERE finished) FROM done),"
+    "   (SELECT count(*) FILTER (WHERE NOT finished) FROM done),"
+    "   (SELECT count(*) FROM e), (SELECT count(*) FROM m)";
 
 int
-store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st)
+store_fanout_posts(struct store *s, int limit, int chunk, struct store_fanout_stats *st)
 {
-	char lim[16];
-	const char *params[1] = { lim };
+	char lim[16], ch[16];
+	const char *params[2] = { lim, ch };
 	PGresult *r;
 
 	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(ch, sizeof(ch), "%d", chunk);
 	memset(st, 0, sizeof(*st));
-	if ((r = db_exec(s, fanout_sql, 1, params)) == NULL)
+	if ((r = db_exec(s, fanout_sql, 2, params)) == NULL)
 		return -1;
 	st->posts = atol(PQgetvalue(r, 0, 0));
-	st->emails = atol(PQgetvalue(r, 0, 1));
-	st->sms = atol(PQgetvalue(r, 0, 2));
+	st->unfinished = atol(PQgetvalue(r, 0, 1));
+	st->emails = atol(PQgetvalue(r, 0, 2));
+	st->sms = atol(PQgetvalue(r, 0, 3));
 	PQclear(r);
-	if (st->posts)
-		log_info("fanout", "posts=%ld emails=%ld sms=%ld", st->posts, st->emails, st->sms);
+	if (st->posts || st->emails || st->sms)
+		log_info("fanout", "posts=%ld unfinished=%ld emails=%ld sms=%ld", st->posts,
+		    st->unfinished, st->emails, st->sms);
 	return 0;
+}
+
+int
+store_outgoing_analyze(struct store *s)
+{
+	return db_run(s, "ANALYZE outgoing", 0, NULL);
 }
 
 /*

@@ -212,16 +212,22 @@ int store_channel_slugs(struct store *s, void (*fn)(void *, const char *), void 
 /* ---- fan-out and the outgoing queue ---- */
 
 struct store_fanout_stats {
-	long	posts, emails, sms;
+	long	posts;			/* fanned out completely */
+	long	unfinished;		/* with residents left for the next pass */
+	long	emails, sms;
 };
 
 /*
- * Turns published posts not yet fanned out into outgoing messages, in one
- * transaction: a bulletin to every resident in scope (email, and SMS for
- * those who chose it or whose email is suspended), a post to the residents
- * in scope who asked for immediate notices (never its author).
+ * Fans out up to limit published posts, the next chunk buildings of each,
+ * in one transaction that also records how far each post went: a bulletin
+ * to every resident in scope (email, and SMS for those who chose it or
+ * whose email is suspended), a post to the residents in scope who asked
+ * for immediate notices (never its author). Called again while any post is
+ * unfinished; a pass after a crash resumes where the last commit stopped.
  */
-int store_fanout_posts(struct store *s, int limit, struct store_fanout_stats *st);
+int store_fanout_posts(struct store *s, int limit, int chunk, struct store_fanout_stats *st);
+/* Refreshes the planner's statistics of the queue (after a big fan-out). */
+int store_outgoing_analyze(struct store *s);
 
 /* Notices to moderators for held posts not yet notified. */
 int store_fanout_moderation(struct store *s, int limit, long *posts, long *notices);

@@ -443,5 +443,41 @@ dups=$((total - $(LC_ALL=C sort -u "$T_TMP/rcpts" | wc -l)))
 echo "# $total messages at the relay for $nwant residents: $dups duplicates, $inflight were in flight"
 expect "duplicates ($dups) ≤ messages in flight at the kill ($inflight)" test "$dups" -le "$inflight"
 
+# ------------------------------------------------ (f) a fan-out resumed after a crash
+section "(f) fan-out resumed"
+# A post is fanned out a chunk of buildings per transaction, each with the
+# cursor it reached. What a crash leaves, made here by hand: the content and
+# the messages of the buildings up to the cursor (already sent), the cursor,
+# no fanned_out_at. The next palierd queues the rest: nobody twice, nobody missed.
+mkconf resume "file:$T_TMP/resume-mail" 00:00-23:59
+bulletin saint-aubin-sur-loire "Reprise après un arrêt"
+post_f=$POST
+sql "WITH c AS (INSERT INTO contents (purpose, post_id, channel_id)
+		SELECT 'bulletin', id, channel_id FROM posts WHERE id = $post_f RETURNING id),
+	cut AS (SELECT max(id) AS b FROM (SELECT id FROM channels ORDER BY id
+		LIMIT (SELECT count(*) / 2 FROM channels)) x),
+	q AS (INSERT INTO outgoing (content_id, kind, resident_id, recipient, state, sent_at)
+		SELECT c.id, 'email', r.id, r.email, 'sent', now() FROM c, cut, residents r
+		WHERE r.building_id <= cut.b AND r.email IS NOT NULL AND r.email_suspended_at IS NULL
+		RETURNING 1)
+	UPDATE posts SET fanout_content_id = (SELECT id FROM c), fanout_after = (SELECT b FROM cut)
+	WHERE id = $post_f" >/dev/null
+before=$(sql "SELECT count(*) FROM outgoing o JOIN contents c ON c.id = o.content_id WHERE c.post_id = $post_f")
+want=$(emails_in saint-aubin-sur-loire)
+nwant=$(printf '%s\n' "$want" | grep -c @)
+expect "the crash left part of the city queued ($before of $nwant)" test "$before" -gt 0 -a "$before" -lt "$nwant"
+start_palierd "$CONF" || exit 1
+# SMS wait in quiet hours here: done when the post is fanned out and no email is left.
+resumed() { [ "$(sql "SELECT fanned_out_at IS NOT NULL FROM posts WHERE id = $post_f")" = t ] && email_left; }
+until_ok 120 resumed
+expect "the resumed fan-out finishes and its emails go out" resumed
+palierd_down
+expect_eq "palierd exits 0 after the resumed fan-out" "$PALIERD_RC" "0"
+expect_eq "every resident of the city is queued exactly once ($nwant)" "$(queued_for "$post_f")" "$want"
+expect_eq "one content for the post" \
+	"$(sql "SELECT count(*) FROM contents WHERE post_id = $post_f")" "1"
+expect_eq "the messages the crash had not queued went out, once each" \
+	"$(ls "$T_TMP/resume-mail" | grep -c '\.eml$')" "$((nwant - before))"
+
 section "done"
 expect_eq "no unexpected warning in palierd's log" "$(log_problems)" ""
