@@ -22,7 +22,9 @@ static const char digest_sql[] =
     "     p.subject, p.body, p.author, p.topic, extract(epoch FROM p.created_at)::bigint AS at,"
     "     c.kind AS ckind, c.name AS cname"
     "   FROM w, channels b LEFT JOIN channels d ON d.id = b.parent_id"
-    "   JOIN posts p ON p.channel_id IN (b.id, b.parent_id, d.parent_id)"
+    /* The building, its district, its city: three equality joins, not every building against every post. */
+    "   CROSS JOIN LATERAL (VALUES (b.id), (b.parent_id), (d.parent_id)) AS up (channel_id)"
+    "   JOIN posts p ON p.channel_id = up.channel_id"
     "   JOIN channels c ON c.id = p.channel_id"
     "   WHERE b.kind = 'building' AND p.status = 'published' AND p.kind <> 'bulletin'"
     "     AND p.decided_at > w.since AND p.decided_at <= w.until"
