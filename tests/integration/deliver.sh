@@ -415,6 +415,18 @@ got() { cat "$T_TMP/sink-e/all.dump" 2>/dev/null | grep -c '^X-Rcpt-Args:'; }
 some_sent() { [ "$(got)" -ge $((nwant / 8)) ]; }
 until_ok 60 some_sent
 expect "delivery into smtp-sink started (≥ $((nwant / 8)) of $nwant within 60 s)" some_sent
+# Delivery can catch up with the fan-out and wait for its next chunk with
+# nothing in flight: palierd is frozen (SIGSTOP) until a moment when some
+# messages are claimed and not yet recorded, and killed then.
+in_flight_now() { [ "$(sql "SELECT count(*) FROM outgoing WHERE kind = 'email' AND state = 'sending'")" -gt 0 ]; }
+frozen_in_flight() {
+	kill -STOP "$PALIERD_PID" 2>/dev/null
+	in_flight_now && return 0
+	kill -CONT "$PALIERD_PID" 2>/dev/null
+	sleep 0.05
+	return 1
+}
+until_ok 30 frozen_in_flight
 kill -KILL "$PALIERD_PID" 2>/dev/null
 wait "$PALIERD_PID" 2>/dev/null
 PALIERD_PID=
