@@ -24,6 +24,7 @@
 #include "store/store.h"
 
 #define BATCH		200
+#define EAGER_BATCH	50	/* for backends that take their batch rendered */
 #define LEASE_S		300
 #define CLAIM_AHEAD_S	10	/* SMS: seconds of sending claimed ahead, at most */
 #define IDLE_MS		250
@@ -162,15 +163,19 @@ send_batch(struct sender *s, struct store *st, struct deliver_backend *be,
  * workers together hold at most CLAIM_AHEAD_S seconds of sending at the
  * contract rate, well within the lease (it can't expire on a message
  * still waiting: it would go twice), and a STOP still cancels what was
- * queued before it within seconds.
+ * queued before it within seconds. A backend that needs its whole batch
+ * rendered before it starts (libesmtp adds every message to its session
+ * first) gets smaller batches: each worker then holds EAGER_BATCH rendered
+ * messages, not BATCH (a bulletin's, text, HTML and quoted-printable, is
+ * some 30 KB).
  */
 static int
-claim_limit(const struct sender *s)
+claim_limit(const struct sender *s, const struct deliver_backend *be)
 {
 	long long fits;
 
 	if (strcmp(s->o.kind, "sms") != 0)
-		return BATCH;
+		return be && !be->lazy ? EAGER_BATCH : BATCH;
 	fits = s->o.cfg->sms_rate * CLAIM_AHEAD_S / s->nthreads;
 	return fits >= BATCH ? BATCH : fits > 1 ? (int)fits : 1;
 }
@@ -185,7 +190,7 @@ worker_main(void *arg)
 
 	while (!pause_ms(s, wait)) {
 		struct store_batch b;
-		int limit = claim_limit(s);
+		int limit;
 		char *err = NULL;
 		int quiet = strcmp(s->o.kind, "sms") == 0 &&
 		    paris_quiet(time(NULL), &s->o.cfg->sms_quiet_hours);
@@ -197,6 +202,7 @@ worker_main(void *arg)
 			wait = RETRY_MS;
 			continue;
 		}
+		limit = claim_limit(s, be);
 		if (store_outgoing_claim(st, s->o.kind, limit, LEASE_S, quiet, &b) < 0) {
 			log_error("send_claim_failed", "error=%s", log_q(store_error(st)));
 			if (store_down(st)) {
