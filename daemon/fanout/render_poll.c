@@ -115,7 +115,7 @@ poll_view(const struct sender_opts *o, const struct store_out *m, const json_t *
 
 /* The results of a closed poll: figures as residents read them. */
 static json_t *
-results_view(const json_t *p)
+results_view(const struct sender_opts *o, const json_t *p)
 {
 	json_t *v = json_object(), *opts = json_array(), *x;
 	long long voted = json_integer_value(json_object_get(p, "voted"));
@@ -140,6 +140,9 @@ results_view(const json_t *p)
 	}
 	json_object_set_new(v, "options", opts);
 	set_date(v, "closed", json_object_get(p, "closed_at"), 1);
+	buf_printf(&b, "%s/polls/%lld", o->cfg->http_public_url,
+	    (long long)json_integer_value(json_object_get(p, "id")));
+	json_object_set_new(v, "url", str_of(&b));
 	buf_free(&b);
 	return v;
 }
@@ -211,7 +214,7 @@ render_poll_data(const struct sender_opts *o, const struct store_out *m, const j
 	if (strncmp(m->c->purpose, "poll-", 5) != 0 || !json_is_object(poll))
 		return NULL;
 	if (strcmp(m->c->purpose, "poll-results") == 0) {
-		json_object_set_new(d, "poll", results_view(poll));
+		json_object_set_new(d, "poll", results_view(o, poll));
 		return xstrdup(m->c->purpose);
 	}
 	if (strcmp(m->c->purpose, "poll-invite") != 0 && strcmp(m->c->purpose, "poll-vote") != 0 &&

@@ -184,6 +184,7 @@ expect_rc 1 "closing it again is an error"
 settle
 expect "SMS voters get the results in one SMS" has "$(sent poll-results $ANNE)" "Oui 50 %, Non 0 %, Sans avis 50 %"
 expect "email voters get them by email" has "$(sent poll-results $EMILIE)" "Nombre de réponses : 2 sur $want"
+expect "with the link to the results page" has "$(sent poll-results $EMILIE)" "$base/polls/1"
 expect_eq "people who did not vote get no results message" "$(count poll-results $MANUEL)" "0"
 sms $ANNE_Q v10 'A1' >/dev/null
 sms $ANNE_Q v11 'A2' >/dev/null
