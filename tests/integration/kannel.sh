@@ -204,7 +204,7 @@ expect "her UCS-2 bulletin (ê) arrives as UCS-2, ê intact" \
 expect_eq "her long bulletin arrives in two parts that join up" \
 	"$(fakesmsc_joined "$T_TMP/received.tsv" "$ANNE")" "Palier : $TRAVAUX"
 expect_eq "palier counted 1, 1 and 2 segments for the three bulletins" \
-	"$(sql "SELECT string_agg(o.segments::text, ',' ORDER BY o.id) FROM outgoing o JOIN contents c ON c.id = o.content_id WHERE o.recipient = '$ANNE' AND c.purpose = 'bulletin'")" "1,1,2"
+	"$(sql "SELECT string_agg(o.segments::text, ',' ORDER BY c.post_id) FROM outgoing o JOIN contents c ON c.id = o.content_id WHERE o.recipient = '$ANNE' AND c.purpose = 'bulletin'")" "1,1,2"
 expect "her STOP confirmation reached her phone" \
 	grep -q "^$SHORT	$ANNE	text	Vous ne recevrez plus de SMS de Palier" "$T_TMP/received.tsv"
 expect "her START confirmation too" \
