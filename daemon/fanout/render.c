@@ -180,6 +180,7 @@ digest_json(const struct sender_opts *o, const struct store_out *m, json_t *cont
 		json_array_append_new(json_object_get(topic, "posts"), item);
 	}
 	json_object_set_new(d, "sections", sections);
+	render_poll_digest(o, m, content, d);
 	buf_puts(&b, strcmp(m->resident_digest ? m->resident_digest : "", "weekly") == 0 ?
 	    "de la semaine" : "du jour");
 	json_object_set_new(d, "period", str_of(&b));

@@ -231,6 +231,22 @@ render_poll_data(const struct sender_opts *o, const struct store_out *m, const j
 	return xstrdup(m->c->purpose);
 }
 
+void
+render_poll_digest(const struct sender_opts *o, const struct store_out *m, const json_t *content,
+    json_t *d)
+{
+	json_t *polls = json_array(), *results = json_array(), *x;
+	size_t i;
+
+	json_array_foreach(json_object_get(content, "polls"), i, x)
+		json_array_append_new(polls, poll_view(o, m, x));
+	json_array_foreach(json_object_get(content, "results"), i, x)
+		if (json_is_object(x))
+			json_array_append_new(results, results_view(o, x));
+	json_object_set_new(d, "polls", polls);
+	json_object_set_new(d, "results", results);
+}
+
 const char *
 render_poll_reply_to(const json_t *d)
 {

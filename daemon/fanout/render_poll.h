@@ -22,6 +22,10 @@ char *render_poll_data(const struct sender_opts *o, const struct store_out *m,
  */
 const char *render_poll_reply_to(const json_t *d);
 
+/* A digest's polls (open: how to vote, with the resident's vote+ address) and results, into d. */
+void render_poll_digest(const struct sender_opts *o, const struct store_out *m,
+    const json_t *content, json_t *d);
+
 /* 1840 -> "1 840". */
 void render_poll_count(struct buf *out, long long n);
 /* "36 %" of whole, rounded; "0 %" of nothing. */

@@ -60,7 +60,8 @@ sent() {
 	*) perl -CS -MEncode -MMIME::QuotedPrint -0777 -ne '
 		s/\r\n/\n/g; my ($h, $b) = split /\n\n/, $_, 2; $h =~ s/\n[ \t]+/ /g;
 		print decode("MIME-Header", $h), "\n\n";
-		my ($t) = $b =~ m{Content-Type: text/plain.*?\n\n(.*?)\n--}s; $t //= $b;
+		my ($bd) = $h =~ /boundary="([^"]+)"/; my $t = $b;
+		($t) = $b =~ m{Content-Type: text/plain.*?\n\n(.*?)\n--\Q$bd\E}s if defined $bd;
 		print decode("UTF-8", decode_qp($t));' "$(printf '%s/mail/%08d.eml' "$T_TMP" "$id")" ;;
 	esac
 }
@@ -192,6 +193,15 @@ settle
 expect_eq "a vote after the close is refused" "$(ballot 1 $ANNE) $(sql "SELECT count(*) FROM votes WHERE outcome = 'late'")" "3:sms:2 2"
 expect_eq "with one polite reply" "$(count poll-closed $ANNE)" "1"
 expect "that says it is over" has "$(sent poll-closed $ANNE)" "est terminé"
+
+run "$PALIERCTL" digest run --now
+expect_rc 0 "the digests are built"
+settle
+dig=$(sent digest $EMILIE)
+expect "the next digest has the closed poll's results" has "$dig" "$(printf 'Résultats du sondage\n')"
+expect "with its figures" has "$dig" "Sans avis : 1 voix (50 %)"
+expect "and the open poll, with how to vote by reply" has "$dig" "Fête des voisins samedi ou dimanche ?"
+expect "to her own vote address" has "$dig" "à vote+"
 
 soon=$(date -d '+3 seconds' --iso-8601=seconds)
 run "$PALIERCTL" poll create --channel $TILLEULS --question "Ouvrir le local vélos ?" --option Oui --option Non --closes "$soon"
