@@ -121,3 +121,63 @@ log_problems() {
 	grep -E 'level=(warn|error|fatal)|Sanitizer|runtime error' "$T_TMP/palierd.log" |
 		grep -vE "${1:-^$}" || true
 }
+
+# dead: palierd was started and is no longer running.
+dead() { [ -n "${PALIERD_PID:-}" ] && ! kill -0 "$PALIERD_PID" 2>/dev/null; }
+
+# until_ok SECONDS CMD...: until CMD succeeds (at once if palierd died).
+until_ok() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		dead && break
+		sleep 0.2
+	done
+	"$@"
+}
+
+# queue_idle: nothing in the outgoing queue is due now.
+queue_idle() {
+	[ "$(sql "SELECT count(*) FROM outgoing WHERE state IN ('queued', 'sending') AND not_before <= now()")" = 0 ]
+}
+# settle [SECONDS]: waits until queue_idle (30 s at most; an assertion fails if it never is).
+settle() {
+	until_ok "${1:-30}" queue_idle || not_ok "the outgoing queue empties" \
+		"$(sql "SELECT id, state, recipient, last_error FROM outgoing WHERE state IN ('queued', 'sending')")"
+}
+
+# conf_all_roles: every role of palierd on loopback, outgoing mail and SMS
+# as files under $T_TMP, the Kannel webhook open to 127.0.0.1 with secret
+# s3cret. Sets LPORT (LMTP), HPORT and base (the http role's URL).
+conf_all_roles() {
+	LPORT=$(free_port)
+	HPORT=$(free_port)
+	while [ "$HPORT" = "$LPORT" ]; do HPORT=$(free_port); done
+	base=http://127.0.0.1:$HPORT
+	cat >> "$PALIER_CONF" <<EOC
+[lmtp]
+listen = 127.0.0.1:$LPORT
+[http]
+listen = 127.0.0.1:$HPORT
+public_url = $base
+[smtp]
+relay = file:$T_TMP/mail
+[sms]
+gateway = file:$T_TMP/sms
+quiet_hours = none
+webhook_secret = s3cret
+allow = 127.0.0.1
+EOC
+}
+
+# mail_text FILE: an email as its reader sees it: the headers unfolded and
+# decoded, a blank line, then the text part decoded (quoted-printable, UTF-8).
+mail_text() {
+	perl -CS -MEncode -MMIME::QuotedPrint -0777 -ne '
+		s/\r\n/\n/g; my ($h, $b) = split /\n\n/, $_, 2; $h =~ s/\n[ \t]+/ /g;
+		print decode("MIME-Header", $h), "\n\n";
+		my ($bd) = $h =~ /boundary="([^"]+)"/; my $t = $b;
+		($t) = $b =~ m{Content-Type: text/plain.*?\n\n(.*?)\n--\Q$bd\E}s if defined $bd;
+		print decode("UTF-8", decode_qp($t));' "$1"
+}

@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "store/db.h"
+#include "store/polls.h"
 
 static const char digest_sql[] =
     "WITH prev AS (SELECT coalesce(max(until), now() - CASE WHEN $1 = 'weekly'"
@@ -34,9 +35,8 @@ static const char digest_sql[] =
     "     'author', author, 'topic', topic, 'at', at, 'channel_kind', ckind,"
     "     'channel_name', cname) ORDER BY ckind = 'city', ckind = 'district', topic, id))"
     /* The polls of the building's scope: open ones (how to vote), and the results of those closed since. */
-    "     || jsonb_build_object('polls', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', op.id,"
-    "       'question', op.question, 'sender', op.sender, 'options', to_jsonb(op.options),"
-    "       'closes', extract(epoch FROM op.closes_at)::bigint, 'code', '') ORDER BY op.id), '[]')"
+    "     || jsonb_build_object('polls', (SELECT coalesce(jsonb_agg(" POLL_DATA("op")
+    "       ORDER BY op.id), '[]')"
     "       FROM channels b2 LEFT JOIN channels d2 ON d2.id = b2.parent_id"
     "       JOIN polls op ON op.channel_id IN (b2.id, b2.parent_id, d2.parent_id)"
     "       WHERE b2.id = items.building AND op.state = 'open'),"

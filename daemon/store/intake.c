@@ -322,10 +322,8 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {	/* what the pipeline will need, prepared before it */
-		const char *p[NPARAMS], *name, *sql;
-		char ids[8][24];
-		int lengths[NPARAMS], formats[NPARAMS];
-		int np = store_poll_statement(&items[i], &name, &sql, p, ids, lengths, formats);
+		const char *name, *sql;
+		int np = store_poll_statement(&items[i], &name, &sql, NULL, NULL, NULL, NULL);
 
 		if (np > 0 && db_prepare(s, name, sql, np) < 0)
 			return -1;

@@ -30,12 +30,6 @@
     "(CASE WHEN " p " ~ '([+-][0-9]{2}(:?[0-9]{2})?|Z)$' THEN " p "::timestamptz" \
     " ELSE " p "::timestamp AT TIME ZONE 'Europe/Paris' END)"
 
-/* What templates need of a poll, for its invitations and answers. */
-#define POLL_DATA(p) \
-    "jsonb_build_object('id', " p ".id, 'question', " p ".question, 'sender', " p ".sender," \
-    " 'options', to_jsonb(" p ".options), 'closes', extract(epoch FROM " p ".closes_at)::bigint," \
-    " 'closed', extract(epoch FROM coalesce(" p ".closed_at, " p ".closes_at))::bigint)"
-
 static const char check_sql[] =
     "SELECT (SELECT id FROM channels WHERE slug = $1), " CLOSES("$2") " > now() + interval '1 second'";
 
@@ -614,37 +608,47 @@ store_poll_statement(const struct store_inbound *it, const char **name, const ch
 		it->source, it->via, it->dedup_key, it->envelope_from, it->recipient, it->sender,
 		it->subject, it->raw, it->note,
 	};
+	const char *v[7];
 	int n;
 
 	if (it->vote_poll) {
-		const char *v[] = { idp(ids[0], it->vote_poll), idp(ids[1], it->vote_resident),
-			idp(ids[2], it->vote_choice), it->vote_by_phone ? "t" : "f",
-			it->vote_several ? "t" : "f" };
-
 		*name = "vote";
 		*sql = store_vote_sql;
-		memcpy(p + 9, v, sizeof(v));
 		n = 14;
 	} else if (it->poll_draft) {
-		const char *v[] = { idp(ids[0], it->channel_id), it->draft_question, it->draft_options,
-			it->author, idp(ids[1], it->publisher_id), it->draft_closes, it->draft_problem };
-
 		*name = "poll_draft";
 		*sql = draft_sql;
-		memcpy(p + 9, v, sizeof(v));
 		n = 16;
 	} else if (it->poll_confirm) {
-		const char *v[] = { idp(ids[0], it->poll_confirm), idp(ids[1], it->publisher_id),
-			it->mod_action };
-
 		*name = "poll_confirm";
 		*sql = confirm_sql;
-		memcpy(p + 9, v, sizeof(v));
 		n = 12;
 	} else {
 		return 0;
 	}
+	if (p == NULL)
+		return n;
+	if (it->vote_poll) {
+		v[0] = idp(ids[0], it->vote_poll);
+		v[1] = idp(ids[1], it->vote_resident);
+		v[2] = idp(ids[2], it->vote_choice);
+		v[3] = it->vote_by_phone ? "t" : "f";
+		v[4] = it->vote_several ? "t" : "f";
+	} else if (it->poll_draft) {
+		v[0] = idp(ids[0], it->channel_id);
+		v[1] = it->draft_question;
+		v[2] = it->draft_options;
+		v[3] = it->author;
+		v[4] = idp(ids[1], it->publisher_id);
+		v[5] = it->draft_closes;
+		v[6] = it->draft_problem;
+	} else {
+		v[0] = idp(ids[0], it->poll_confirm);
+		v[1] = idp(ids[1], it->publisher_id);
+		v[2] = it->mod_action;
+	}
 	memcpy(p, row, sizeof(row));
+	memcpy(p + 9, v, (size_t)(n - 9) * sizeof(*v));
 	memset(lengths, 0, (size_t)n * sizeof(*lengths));
 	memset(formats, 0, (size_t)n * sizeof(*formats));
 	lengths[7] = (int)it->rawlen;

@@ -13,6 +13,15 @@
 #define POLL_MAX_OPTIONS	9
 #define POLL_LATE_DAYS		30	/* a vote this long after the close still gets its polite reply */
 
+/*
+ * SQL: what templates need of poll row p (fanout/render_poll.c reads it):
+ * id, question, sender, options, closes and closed (Unix time).
+ */
+#define POLL_DATA(p) \
+    "jsonb_build_object('id', " p ".id, 'question', " p ".question, 'sender', " p ".sender," \
+    " 'options', to_jsonb(" p ".options), 'closes', extract(epoch FROM " p ".closes_at)::bigint," \
+    " 'closed', extract(epoch FROM coalesce(" p ".closed_at, " p ".closes_at))::bigint)"
+
 struct poll_new {
 	const char		*slug;		/* the channel: its residents and below are asked */
 	const char		*question;
@@ -99,8 +108,8 @@ void store_vote_query_clear(struct vote_query *q);
  * - a publisher's poll by email (poll_draft): kept as a draft, and the
  *   confirmation showing what will be sent (or the problem) queued;
  * - their answer (poll_confirm): the draft confirmed or cancelled.
- * Returns the number of parameters (*name and *sql set, p filled, borrowing
- * from it and ids), or 0 when it is none of these.
+ * Returns the number of parameters (*name and *sql set; p, when not NULL,
+ * filled borrowing from it and ids), or 0 when it is none of these.
  */
 #define STORE_POLL_MAXPARAMS 17
 int store_poll_statement(const struct store_inbound *it, const char **name, const char **sql,

@@ -49,18 +49,6 @@ palierd_down() {
 	PALIERD_PID=
 }
 trap palierd_down EXIT
-dead() { [ -n "${PALIERD_PID:-}" ] && ! kill -0 "$PALIERD_PID" 2>/dev/null; }
-# until_ok SECONDS CMD...: until CMD succeeds (at once if palierd died).
-until_ok() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -lt "$end" ]; do
-		"$@" && return 0
-		dead && break
-		sleep 0.2
-	done
-	"$@"
-}
 lmtp() { timeout 20 swaks --protocol LMTP --server 127.0.0.1 --port "$LPORT" --helo test.example "$@" </dev/null 2>&1; }
 # aide FROM SUBJECT BODY [SWAKS-ARGS...]: a message to aide@; OUT is the session.
 aide() {

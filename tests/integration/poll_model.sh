@@ -14,32 +14,10 @@ newdb poll_model
 "$PALIERCTL" import "$T_TOP/demo/roster.csv" >/dev/null
 
 export WAIT_EVENT=http_listening
-LPORT=$(free_port)
-HPORT=$(free_port)
-while [ "$HPORT" = "$LPORT" ]; do HPORT=$(free_port); done
-base=http://127.0.0.1:$HPORT
-cat >> "$PALIER_CONF" <<EOC
-[lmtp]
-listen = 127.0.0.1:$LPORT
-[http]
-listen = 127.0.0.1:$HPORT
-public_url = $base
-[smtp]
-relay = file:$T_TMP/mail
-[sms]
-gateway = file:$T_TMP/sms
-quiet_hours = none
-webhook_secret = s3cret
-allow = 127.0.0.1
-EOC
+conf_all_roles
 trap stop_palierd EXIT
 start_palierd "$PALIER_CONF" || exit 1
 
-idle() { [ "$(sql "SELECT count(*) FROM outgoing WHERE state IN ('queued', 'sending') AND not_before <= now()")" = 0 ]; }
-settle() {
-	local end=$((SECONDS + 60))
-	until idle; do [ $SECONDS -lt $end ] || { not_ok "the outgoing queue empties"; return; }; sleep 0.3; done
-}
 CITY=$(sql "SELECT slug FROM channels WHERE kind = 'city'")
 LATER=$(date -d '+2 days' '+%Y-%m-%d 18:00')
 
@@ -49,7 +27,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		--option Oui --option Non --option "Sans avis" --closes "$LATER"
 	[ "$RC" = 0 ] || { not_ok "round $round: the poll opens" "$ERR"; continue; }
 	poll=$(printf '%s' "$OUT" | grep -o '^poll [0-9]*' | cut -d' ' -f2)
-	settle
+	settle 60
 	# Who votes how: SMS from each elector's phone, else a reply from their
 	# address to the vote+ address of the invitation they received.
 	sql "SELECT e.resident_id, r.phone FROM electorate e JOIN residents r ON r.id = e.resident_id
@@ -90,7 +68,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	expect_eq "round $round: $late votes after the close change nothing" "$after" "$before"
 	expect_eq "round $round: and are recorded as late" \
 		"$(sql "SELECT count(*) FROM votes v JOIN inbound i ON i.id = v.inbound_id WHERE v.poll_id = $poll AND i.dedup_key LIKE '%late%'" )/$(sql "SELECT count(*) FROM votes v JOIN inbound i ON i.id = v.inbound_id WHERE v.poll_id = $poll AND i.dedup_key LIKE '%late%' AND v.outcome = 'late'")" "$late/$late"
-	settle
+	settle 60
 done
 
 stop_palierd

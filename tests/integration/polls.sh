@@ -12,44 +12,14 @@ newdb polls
 "$PALIERCTL" import "$T_TOP/demo/roster.csv" >/dev/null
 
 export WAIT_EVENT=http_listening
-LPORT=$(free_port)
-HPORT=$(free_port)
-while [ "$HPORT" = "$LPORT" ]; do HPORT=$(free_port); done
-base=http://127.0.0.1:$HPORT
-cat >> "$PALIER_CONF" <<EOC
-[lmtp]
-listen = 127.0.0.1:$LPORT
-[http]
-listen = 127.0.0.1:$HPORT
-public_url = $base
-[smtp]
-relay = file:$T_TMP/mail
-[sms]
-gateway = file:$T_TMP/sms
-quiet_hours = none
-webhook_secret = s3cret
-allow = 127.0.0.1
-EOC
+conf_all_roles
 trap stop_palierd EXIT
 start_palierd "$PALIER_CONF" || exit 1
 
-dead() { ! kill -0 "$PALIERD_PID" 2>/dev/null; }
-until_ok() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -lt "$end" ]; do
-		"$@" && return 0
-		dead && break
-		sleep 0.2
-	done
-	"$@"
-}
-idle() { [ "$(sql "SELECT count(*) FROM outgoing WHERE state IN ('queued', 'sending') AND not_before <= now()")" = 0 ]; }
-settle() { until_ok 30 idle || not_ok "the outgoing queue empties" "$(sql "SELECT id, state, recipient, last_error FROM outgoing WHERE state IN ('queued', 'sending')")"; }
 sms() { curl -s -o /dev/null -w '%{http_code}' "$base/sms/kannel?secret=s3cret&from=$1&to=12345&id=$2&text=$3"; }
 lmtp() { timeout 20 swaks --protocol LMTP --server 127.0.0.1 --port "$LPORT" --helo test.example "$@" </dev/null 2>&1; }
-# The last message of PURPOSE sent to RECIPIENT as the backend wrote it: an
-# SMS's text; an email's headers unfolded and decoded, then its text part.
+# The last message of PURPOSE sent to RECIPIENT as the backend wrote it:
+# an SMS's text, an email as its reader sees it (mail_text).
 sent() {
 	local id
 	id=$(sql "SELECT o.id FROM outgoing o JOIN contents c ON c.id = o.content_id
@@ -57,12 +27,7 @@ sent() {
 	[ -n "$id" ] || return 0
 	case $2 in
 	+*) cat "$(printf '%s/sms/%08d.sms' "$T_TMP" "$id")" ;;
-	*) perl -CS -MEncode -MMIME::QuotedPrint -0777 -ne '
-		s/\r\n/\n/g; my ($h, $b) = split /\n\n/, $_, 2; $h =~ s/\n[ \t]+/ /g;
-		print decode("MIME-Header", $h), "\n\n";
-		my ($bd) = $h =~ /boundary="([^"]+)"/; my $t = $b;
-		($t) = $b =~ m{Content-Type: text/plain.*?\n\n(.*?)\n--\Q$bd\E}s if defined $bd;
-		print decode("UTF-8", decode_qp($t));' "$(printf '%s/mail/%08d.eml' "$T_TMP" "$id")" ;;
+	*) mail_text "$(printf '%s/mail/%08d.eml' "$T_TMP" "$id")" ;;
 	esac
 }
 count() { sql "SELECT count(*) FROM outgoing o JOIN contents c ON c.id = o.content_id WHERE c.purpose = '$1' AND o.recipient = '$2'"; }
