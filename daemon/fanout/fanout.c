@@ -22,8 +22,6 @@
  * starts once the first chunk is committed, not after the whole scope.
  */
 #define FANOUT_CHUNK	100
-/* Rows queued since the planner last looked at the queue, before it looks again. */
-#define ANALYZE_ROWS	20000
 #define IDLE_MS		500
 #define RETRY_MS	2000
 #define POLL_CHECK_S	2
@@ -37,7 +35,6 @@ struct fanout {
 	const struct config *cfg;
 	time_t		 next_digest_check;
 	time_t		 next_poll_check;
-	long		 queued;	/* rows queued since the last ANALYZE */
 };
 
 /* Waits ms or until stopped; 1 if stopping. */
@@ -148,13 +145,6 @@ fanout_main(void *arg)
 			continue;
 		}
 		wait = st.posts + st.unfinished == FANOUT_BATCH || st.unfinished ? 0 : IDLE_MS;
-		/* A queue that grew by thousands of rows since the planner's last look: let it look again. */
-		f->queued += st.emails + st.sms;
-		if (f->queued >= ANALYZE_ROWS && st.unfinished == 0) {
-			if (store_outgoing_analyze(s) < 0)
-				log_warn("analyze_failed", "error=%s", log_q(store_error(s)));
-			f->queued = 0;
-		}
 		if (store_fanout_moderation(s, FANOUT_BATCH, &held, &notices) < 0)
 			log_error("moderation_notices_failed", "error=%s", log_q(store_error(s)));
 		if (st.posts == 0 && st.unfinished == 0) {

@@ -24,7 +24,7 @@
 #include "store/store.h"
 
 #define BATCH		200
-#define EAGER_BATCH	50	/* for backends that take their batch rendered */
+#define EAGER_BATCH	100	/* for backends that take their batch rendered */
 #define LEASE_S		300
 #define CLAIM_AHEAD_S	10	/* SMS: seconds of sending claimed ahead, at most */
 #define IDLE_MS		250

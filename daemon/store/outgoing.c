@@ -88,12 +88,6 @@ store_fanout_posts(struct store *s, int limit, int chunk, struct store_fanout_st
 	return 0;
 }
 
-int
-store_outgoing_analyze(struct store *s)
-{
-	return db_run(s, "ANALYZE outgoing", 0, NULL);
-}
-
 /*
  * A message for a resident who stopped (or whose address is suspended) is
  * cancelled as it is claimed: a STOP holds even for what was queued before
@@ -141,17 +135,21 @@ store_fanout_moderation(struct store *s, int limit, long *posts, long *notices)
 /*
  * The claim reads only what differs per message; the contents the batch
  * names are read once by contents_sql (a bulletin's 5 KB body once, not
- * 200 times). Claim and record are planned at each call, never from a
- * plan cached while the queue was empty: a plan made for an empty table
- * scans the whole queue per message once a fan-out has filled it.
+ * 200 times). Expired leases first, then what is queued, most urgent and
+ * longest waiting first; each from its own index (sql/008), so that a claim
+ * never walks past the messages being sent, nor past those waiting for
+ * later (quiet hours, retries). Claim and record are planned at each call,
+ * never from a plan cached while the queue was empty: a plan made for an
+ * empty table scans the whole queue per message once a fan-out has filled it.
  */
 static const char claim_sql[] =
-    "WITH c AS (SELECT o.id, o.resident_id FROM outgoing o WHERE o.kind = $1"
-    "   AND o.state IN ('queued', 'sending')"
-    "   AND ((o.state = 'queued' AND o.not_before <= now())"
-    "     OR (o.state = 'sending' AND o.lease_until < now()))"
-    "   AND (NOT $4::boolean OR o.urgent)"
-    "   ORDER BY o.urgent DESC, o.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    "WITH e AS (SELECT o.id, o.resident_id FROM outgoing o WHERE o.kind = $1"
+    "   AND o.state = 'sending' AND o.lease_until < now() AND o.urgent >= $4::boolean"
+    "   ORDER BY o.lease_until LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " q AS (SELECT o.id, o.resident_id FROM outgoing o WHERE o.kind = $1"
+    "   AND o.state = 'queued' AND o.urgent >= $4::boolean AND o.not_before <= now()"
+    "   ORDER BY o.urgent DESC, o.not_before LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " c AS (SELECT * FROM e UNION ALL SELECT * FROM q LIMIT $2)"
     " UPDATE outgoing o SET attempts = o.attempts + 1,"
     "   state = CASE WHEN NOT o.after_stop AND ((o.kind = 'sms' AND r.sms_stopped_at IS NOT NULL)"
     "     OR (o.kind = 'email' AND (r.email_stopped_at IS NOT NULL OR r.email_suspended_at IS NOT NULL)))"

@@ -226,8 +226,6 @@ struct store_fanout_stats {
  * unfinished; a pass after a crash resumes where the last commit stopped.
  */
 int store_fanout_posts(struct store *s, int limit, int chunk, struct store_fanout_stats *st);
-/* Refreshes the planner's statistics of the queue (after a big fan-out). */
-int store_outgoing_analyze(struct store *s);
 
 /* Notices to moderators for held posts not yet notified. */
 int store_fanout_moderation(struct store *s, int limit, long *posts, long *notices);

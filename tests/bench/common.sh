@@ -87,7 +87,11 @@ wait_for() {
 	return 1
 }
 
-psql_db() { psql -XAtq -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d "$1" "${@:2}"; }
+# The server's own psql, not Debian's pg_wrapper (a Perl script): polling
+# during a run must cost the machine as little as possible.
+PSQL=$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)
+PSQL=${PSQL:-psql}
+psql_db() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d "$1" "${@:2}"; }
 
 # newdb NAME: a copy of the roster database, and $W/NAME.conf pointing at it.
 newdb() {
@@ -198,7 +202,11 @@ load_roster() {
 		exit 1
 	fi
 	t1=$(now)
-	psql_db bench_roster -c "VACUUM ANALYZE" >/dev/null
+	# The directory only, as autovacuum would have by then: an empty table
+	# analysed as empty (inbound, posts, outgoing) makes every foreign-key
+	# check against it a sequential scan until autovacuum analyses it again,
+	# which a production system never sees and a one-minute run never leaves.
+	psql_db bench_roster -c "VACUUM ANALYZE channels, residents, publishers" >/dev/null
 	say "import: $1 residents migrated and imported in $(calc "$t1 - $t0") s ($(psql_db bench_roster -c \
 		"SELECT count(email) || ' with an email, ' || count(phone) || ' with a phone, ' || (SELECT count(*) FROM channels) || ' channels' FROM residents"))"
 }
