@@ -60,6 +60,9 @@ store_close(struct store *s)
 		return;
 	PQfinish(s->conn);
 	buf_free(&s->err);
+	for (size_t i = 0; i < s->nprepared; i++)
+		free(s->prepared[i]);
+	free(s->prepared);
 	free(s);
 }
 
@@ -137,8 +140,8 @@ db_prepare(struct store *s, const char *name, const char *sql, int nparams)
 {
 	PGresult *r;
 
-	for (int i = 0; i < s->nprepared; i++)
-		if (s->prepared[i] == name)
+	for (size_t i = 0; i < s->nprepared; i++)
+		if (strcmp(s->prepared[i], name) == 0)
 			return 0;
 	r = PQprepare(s->conn, name, sql, nparams, NULL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -147,8 +150,8 @@ db_prepare(struct store *s, const char *name, const char *sql, int nparams)
 		return -1;
 	}
 	PQclear(r);
-	if (s->nprepared < DB_MAX_PREPARED)
-		s->prepared[s->nprepared++] = name;
+	s->prepared = xreallocarray(s->prepared, s->nprepared + 1, sizeof(*s->prepared));
+	s->prepared[s->nprepared++] = xstrdup(name);
 	return 0;
 }
 

@@ -9,14 +9,12 @@
 #include "core/buf.h"
 #include "store/store.h"
 
-#define DB_MAX_PREPARED 16
-
 struct store {
 	PGconn		*conn;
 	int		 down;		/* the last failure was the database's */
 	struct buf	 err;		/* the last failure, for the caller */
-	const char	*prepared[DB_MAX_PREPARED];	/* statements prepared on this connection */
-	int		 nprepared;
+	char		**prepared;	/* names of the statements prepared on this connection */
+	size_t		 nprepared;
 };
 
 /*
@@ -29,7 +27,8 @@ PGresult *db_exec(struct store *s, const char *sql, int nparams, const char *con
 int db_run(struct store *s, const char *sql, int nparams, const char *const *params);
 /*
  * Like db_exec, for a statement run often: prepared on this connection the
- * first time (name and sql are static strings), then only executed.
+ * first time, then only executed (one name, one sql text: a statement
+ * whose text varies needs a name per text).
  * lengths and formats may be NULL (all text).
  */
 PGresult *db_exec_prepared(struct store *s, const char *name, const char *sql, int nparams,

@@ -138,23 +138,24 @@ store_fanout_moderation(struct store *s, int limit, long *posts, long *notices)
  * 200 times). Expired leases first, then what is queued, most urgent and
  * longest waiting first; each from its own index (sql/008), so that a claim
  * never walks past the messages being sent, nor past those waiting for
- * later (quiet hours, retries). Claim and record are planned at each call,
- * never from a plan cached while the queue was empty: a plan made for an
- * empty table scans the whole queue per message once a fan-out has filled it.
+ * later (quiet hours, retries). Prepared once per connection and batch
+ * size: the size is written into the text, so that the plan PostgreSQL
+ * keeps is made for that many rows (a LIMIT it cannot see is guessed at a
+ * tenth of the queue, and that plan reads the whole queue to update a batch).
  */
-static const char claim_sql[] =
+static const char claim_fmt[] =
     "WITH e AS (SELECT o.id, o.resident_id FROM outgoing o WHERE o.kind = $1"
-    "   AND o.state = 'sending' AND o.lease_until < now() AND o.urgent >= $4::boolean"
-    "   ORDER BY o.lease_until LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    "   AND o.state = 'sending' AND o.lease_until < now() AND o.urgent >= $3::boolean"
+    "   ORDER BY o.lease_until LIMIT %d FOR UPDATE SKIP LOCKED),"
     " q AS (SELECT o.id, o.resident_id FROM outgoing o WHERE o.kind = $1"
-    "   AND o.state = 'queued' AND o.urgent >= $4::boolean AND o.not_before <= now()"
-    "   ORDER BY o.urgent DESC, o.not_before LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " c AS (SELECT * FROM e UNION ALL SELECT * FROM q LIMIT $2)"
+    "   AND o.state = 'queued' AND o.urgent >= $3::boolean AND o.not_before <= now()"
+    "   ORDER BY o.urgent DESC, o.not_before LIMIT %d FOR UPDATE SKIP LOCKED),"
+    " c AS (SELECT * FROM e UNION ALL SELECT * FROM q LIMIT %d)"
     " UPDATE outgoing o SET attempts = o.attempts + 1,"
     "   state = CASE WHEN NOT o.after_stop AND ((o.kind = 'sms' AND r.sms_stopped_at IS NOT NULL)"
     "     OR (o.kind = 'email' AND (r.email_stopped_at IS NOT NULL OR r.email_suspended_at IS NOT NULL)))"
     "     THEN 'cancelled' ELSE 'sending' END,"
-    "   lease_until = now() + make_interval(secs => $3::int)"
+    "   lease_until = now() + make_interval(secs => $2::int)"
     " FROM c LEFT JOIN residents r ON r.id = c.resident_id"
     " WHERE o.id = c.id"
     " RETURNING o.id, o.content_id, o.resident_id, o.recipient, o.attempts, r.name, o.state,"
@@ -230,7 +231,7 @@ batch_contents(struct store *s, struct store_batch *b)
 		buf_printf(&ids, "%s%ld", i ? "," : "", b->msgs[i].content_id);
 	buf_putc(&ids, '}');
 	params[0] = buf_cstr(&ids);
-	r = db_exec(s, contents_sql, 1, params);
+	r = db_exec_prepared(s, "contents", contents_sql, 1, params, NULL, NULL);
 	buf_free(&ids);
 	if (r == NULL)
 		return -1;
@@ -256,15 +257,18 @@ int
 store_outgoing_claim(struct store *s, const char *kind, int limit, int lease_s,
     int urgent_only, struct store_batch *b)
 {
-	char lim[16], lease[16];
-	const char *params[4] = { kind, lim, lease, urgent_only ? "t" : "f" };
+	char name[32], lease[16], *sql;
+	const char *params[3] = { kind, lease, urgent_only ? "t" : "f" };
 	PGresult *r;
 	int rows;
 
-	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(name, sizeof(name), "claim_%d", limit);
 	snprintf(lease, sizeof(lease), "%d", lease_s);
 	memset(b, 0, sizeof(*b));
-	if ((r = db_exec(s, claim_sql, 4, params)) == NULL)
+	sql = xasprintf(claim_fmt, limit, limit, limit);
+	r = db_exec_prepared(s, name, sql, 3, params, NULL, NULL);
+	free(sql);
+	if (r == NULL)
 		return -1;
 	rows = PQntuples(r);
 	if (rows > 0) {
@@ -321,7 +325,7 @@ store_outgoing_done(struct store *s, struct store_out *msgs, size_t n)
 	snprintf(attempts, sizeof(attempts), "%d", MAX_ATTEMPTS);
 	params[0] = doc;
 	params[1] = attempts;
-	r = db_exec(s, done_sql, 2, params);
+	r = db_exec_prepared(s, "done", done_sql, 2, params, NULL, NULL);
 	rc = r ? 0 : -1;
 	PQclear(r);
 	free(doc);

@@ -139,7 +139,8 @@ fanout_run() {
 	for ((i = 0; i < 300 * 2; i++)); do	# 300 s at most
 		if ! kill -0 "$pid" 2>/dev/null; then dead=1; break; fi
 		r=$(psql_db "$db" -c "SELECT (SELECT fanned_out_at IS NOT NULL FROM posts WHERE id = $id),
-			EXISTS (SELECT 1 FROM outgoing WHERE kind = 'email' AND state IN ('queued', 'sending'))")
+			EXISTS (SELECT 1 FROM outgoing WHERE kind = 'email' AND state = 'queued')
+			OR EXISTS (SELECT 1 FROM outgoing WHERE kind = 'email' AND state = 'sending')")
 		[ "${r%|*}" = t ] && [ -z "$tfan" ] && tfan=$(psql_db "$db" -c "SELECT extract(epoch FROM fanned_out_at) FROM posts WHERE id = $id")
 		[ "$r" = "t|f" ] && break
 		sleep 0.5
