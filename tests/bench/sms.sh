@@ -139,7 +139,11 @@ until_ok() {
 	return 1
 }
 
-psql_db() { psql -XAtq -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d "$1" "${@:2}"; }
+# The server's own psql, not Debian's pg_wrapper (a Perl script): the runs
+# are polled, and each poll takes CPU from what is measured.
+PSQL=$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)
+PSQL=${PSQL:-psql}
+psql_db() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d "$1" "${@:2}"; }
 sql() { psql_db bench_sms -c "$1"; }
 
 cpu_s() {	# user+system CPU seconds of a process so far
@@ -395,7 +399,7 @@ inbound_run() {
 		  printf '[sms]\nwebhook_secret = %s\nallow = 127.0.0.1\n' "$SECRET"; } > "$W/sms_in.conf"
 		start_palierd sms_in http_listening --role http || return 1
 		pid=$PALIERD_PID
-		base=$(sql "SELECT count(*) FROM inbound WHERE via = 'kannel'")
+		base=$(sql "SELECT coalesce(max(id), 0) FROM inbound")
 	fi
 	kannel_start "in-$who-$RANDOM" "$hp" || { stop_pid "$pid"; return 1; }
 	for ph in "${PHONES[@]}"; do
@@ -406,10 +410,12 @@ inbound_run() {
 	drops0=$(listen_drops)
 	t0=$(now)
 	fakesmsc_bulk "$N_IN" "${msgs[@]}"
-	for ((i = 0; i < RUN_TIMEOUT * 5; i++)); do
-		sleep 0.2
+	# Polled every 0.5 s, by the rows after those already there (the primary
+	# key's range, not the whole table); the end time comes from the data.
+	for ((i = 0; i < RUN_TIMEOUT * 2; i++)); do
+		sleep 0.5
 		th=$(threads_of "$pid"); [ "${th:-0}" -gt "$thr" ] && thr=$th
-		if [ "$who" = sink ]; then got=$(sink_stat "$hp" inbound); else got=$(($(sql "SELECT count(*) FROM inbound WHERE via = 'kannel'") - base)); fi
+		if [ "$who" = sink ]; then got=$(sink_stat "$hp" inbound); else got=$(sql "SELECT count(*) FROM inbound WHERE id > $base AND via = 'kannel'"); fi
 		[ "${got:-0}" -ge "$N_IN" ] && break
 		alive "$pid" || break
 	done
@@ -420,7 +426,7 @@ inbound_run() {
 	if [ "${got:-0}" -ge "$N_IN" ]; then
 		# The time of the last arrival: the sink's clock, or the last batch's transaction.
 		if [ "$who" = sink ]; then t1=$(sink_stat "$hp" last)
-		else t1=$(sql "SELECT extract(epoch FROM max(received_at)) FROM inbound WHERE via = 'kannel'"); fi
+		else t1=$(sql "SELECT extract(epoch FROM max(received_at)) FROM inbound WHERE id > $base AND via = 'kannel'"); fi
 	else
 		t1=$(now)
 	fi
