@@ -21,7 +21,13 @@
 #include "fanout/render_poll.h"
 #include "fanout/words.h"
 
-#define SMS_CUT_SUFFIX " (suite par courriel)"
+/*
+ * How a text cut to [sms] max_segments ends: "the rest is in your email"
+ * only when the same message also went by email (bulletins and poll
+ * invitations, to a resident whose address palier can reach).
+ */
+#define SMS_CUT_EMAIL	" (suite par courriel)"
+#define SMS_CUT_ONLY	" (message coupé)"
 
 static void addr_token(struct buf *out, const struct sender_opts *o, const char *local,
     enum token_kind kind, long a, long b);
@@ -334,7 +340,16 @@ out:
 }
 
 static int
-render_sms(const struct sender_opts *o, const char *name, const json_t *d, struct rendered *r)
+also_by_email(const struct store_out *m)
+{
+	const char *p = m->c->purpose ? m->c->purpose : "";
+
+	return m->resident_email && (strcmp(p, "bulletin") == 0 || strcmp(p, "poll-invite") == 0);
+}
+
+static int
+render_sms(const struct sender_opts *o, const struct store_out *m, const char *name, const json_t *d,
+    struct rendered *r)
 {
 	struct buf text = BUF_INIT;
 	char *cut;
@@ -353,7 +368,8 @@ render_sms(const struct sender_opts *o, const char *name, const json_t *d, struc
 		buf_puts(&text, folded);
 		free(folded);
 	}
-	if ((cut = sms_cut(buf_cstr(&text), (int)o->cfg->sms_max_segments, SMS_CUT_SUFFIX)) == NULL)
+	if ((cut = sms_cut(buf_cstr(&text), (int)o->cfg->sms_max_segments,
+	    also_by_email(m) ? SMS_CUT_EMAIL : SMS_CUT_ONLY)) == NULL)
 		cut = xstrdup(buf_cstr(&text));
 	buf_puts(&r->data, cut);
 	r->segments = sms_segments(cut, &enc);
@@ -375,7 +391,7 @@ render_message(const struct sender_opts *o, const struct store_out *m, struct re
 		json_decref(d);
 		return -1;
 	}
-	rc = strcmp(m->kind, "sms") == 0 ? render_sms(o, name, d, r) : render_email(o, m, name, d, r);
+	rc = strcmp(m->kind, "sms") == 0 ? render_sms(o, m, name, d, r) : render_email(o, m, name, d, r);
 	json_decref(d);
 	free(name);
 	return rc;

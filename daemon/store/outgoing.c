@@ -161,7 +161,8 @@ static const char claim_fmt[] =
     " RETURNING o.id, o.content_id, o.resident_id, o.recipient, o.attempts, r.name, o.state,"
     "   r.digest, r.sms, r.phone IS NOT NULL,"
     "   (SELECT slug FROM channels WHERE id = r.building_id),"
-    "   o.moderator_id, (SELECT coalesce(name, '') FROM moderators WHERE id = o.moderator_id)";
+    "   o.moderator_id, (SELECT coalesce(name, '') FROM moderators WHERE id = o.moderator_id),"
+    "   r.email IS NOT NULL AND r.email_stopped_at IS NULL AND r.email_suspended_at IS NULL";
 
 static const char contents_sql[] =
     "SELECT ct.id, ct.purpose, ct.data::text, p.id, coalesce(p.thread_id, p.id), p.kind, p.subject,"
@@ -194,6 +195,7 @@ out_fill(struct store_out *m, const PGresult *r, int i, const char *kind)
 	m->resident_building = db_strdup(r, i, 10);
 	m->moderator_id = num(r, i, 11);
 	m->moderator_name = db_strdup(r, i, 12);
+	m->resident_email = PQgetvalue(r, i, 13)[0] == 't';
 }
 
 static void

@@ -256,6 +256,7 @@ struct store_out {
 	long	 moderator_id;		/* a moderation notice's moderator */
 	char	*moderator_name;
 	int	 resident_sms, resident_phone;
+	int	 resident_email;	/* an address mail reaches: set, not stopped, not suspended */
 	int	 cancelled;		/* the resident stopped: not to be sent */
 	/* set by the sender */
 	enum store_out_result result;

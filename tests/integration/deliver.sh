@@ -254,6 +254,30 @@ expect_eq "queue --json counts the sent emails" "$(printf '%s' "$OUT" | count_of
 expect_eq "queue --json counts the sent SMS" "$(printf '%s' "$OUT" | count_of sms sent)" "$nsms"
 expect_eq "and nothing else is in the queue" "$(printf '%s' "$OUT" | jq '[.[] | select(.state != "sent")] | length')" "0"
 
+# A text longer than [sms] max_segments (3) is cut at a word, with an ending
+# that tells the truth: the rest is in the email only for those who got one.
+start_palierd "$CONF" || exit 1
+run "$PALIERCTL" bulletin send --channel residence-les-tilleuls --subject "Travaux sur le réseau d'eau" \
+	--file "$FIX/long-bulletin.txt" --from "Mairie de Saint-Aubin"
+post_l=$(printf '%s' "$OUT" | sed -n 's/^bulletin \([0-9]*\) queued.*/\1/p')
+until_ok 30 drained
+palierd_down
+cut_with=0 cut_without=0 cut_wrong=""
+while IFS='|' read -r id has_email parts; do
+	f=$(printf '%s/file-sms/%08d.sms' "$T_TMP" "$id")
+	if [ "$has_email" = t ]; then want_end="(suite par courriel)"; else want_end="(message coupé)"; fi
+	if [ -f "$f" ] && [[ "$(cat "$f")" == *"$want_end" ]] && [ "${parts:-0}" -ge 1 ] && [ "${parts:-0}" -le 3 ]; then
+		if [ "$has_email" = t ]; then cut_with=$((cut_with + 1)); else cut_without=$((cut_without + 1)); fi
+	else
+		cut_wrong+="$id:$has_email:$parts:$(tail -c 40 "$f" 2>/dev/null) "
+	fi
+done < <(sql "SELECT o.id, r.email IS NOT NULL AND r.email_stopped_at IS NULL
+	AND r.email_suspended_at IS NULL, o.segments FROM outgoing o JOIN contents c ON c.id = o.content_id
+	JOIN residents r ON r.id = o.resident_id WHERE c.post_id = ${post_l:-0} AND o.kind = 'sms' ORDER BY o.id")
+expect_eq "a long bulletin's SMS end as they should, within 3 parts" "$cut_wrong" ""
+expect "some went to residents with an email: '(suite par courriel)' ($cut_with)" test "$cut_with" -gt 0
+expect "some to residents without one: '(message coupé)' ($cut_without)" test "$cut_without" -gt 0
+
 # ------------------------------------------------ (b) a real relay: smtp-sink
 section "(b) smtp-sink"
 mkconf smtp "127.0.0.1:$SPORT"
