@@ -1,13 +1,16 @@
 /*
- * fanout.c — the fan-out thread: every half second (sooner when there is
- * more), turns published posts into outgoing messages, a batch of posts
+ * fanout.c — the fan-out thread: as soon as a post is published (a
+ * notification, sql/009), else every half second, turns published posts
+ * into outgoing messages, a batch of posts
  * per transaction; closes polls whose time is up and builds the digests
  * that are due. Never sends anything itself: the deliver role does.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/calendar.h"
@@ -31,19 +34,28 @@ struct fanout {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	int		 stopping;
+	int		 wake[2];	/* a byte in [1]: stop waiting on the database */
 	char		*url;
 	const struct config *cfg;
 	time_t		 next_digest_check;
 	time_t		 next_poll_check;
 };
 
-/* Waits ms or until stopped; 1 if stopping. */
+/*
+ * Waits ms, or until a post is published (with a connection: it listens),
+ * or until stopped; 1 if stopping. A connection that failed while waiting
+ * is seen by the next statement.
+ */
 static int
-pause_ms(struct fanout *f, int ms)
+pause_ms(struct fanout *f, struct store *s, int ms)
 {
 	struct timespec ts;
 	int stop;
 
+	if (s && ms > 0) {
+		(void)store_await(s, ms, f->wake[0]);
+		ms = 0;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += ms / 1000;
 	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
@@ -52,7 +64,7 @@ pause_ms(struct fanout *f, int ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&f->mu);
-	if (!f->stopping)
+	if (!f->stopping && ms > 0)
 		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
 	stop = f->stopping;
 	pthread_mutex_unlock(&f->mu);
@@ -124,16 +136,20 @@ fanout_main(void *arg)
 	struct store *s = NULL;
 	int wait = 0;
 
-	while (!pause_ms(f, wait)) {
+	while (!pause_ms(f, s, wait)) {
 		struct store_fanout_stats st;
 		long held, notices;
 		char *err = NULL;
 
-		if (s == NULL && (s = store_open(f->url, &err)) == NULL) {
-			log_warn("fanout_db_unreachable", "error=%s", log_q(err));
-			free(err);
-			wait = RETRY_MS;
-			continue;
+		if (s == NULL) {
+			if ((s = store_open(f->url, &err)) == NULL) {
+				log_warn("fanout_db_unreachable", "error=%s", log_q(err));
+				free(err);
+				wait = RETRY_MS;
+				continue;
+			}
+			if (store_listen_fanout(s) < 0)	/* then it looks every IDLE_MS only */
+				log_warn("fanout_listen_failed", "error=%s", log_q(store_error(s)));
 		}
 		if (store_fanout_posts(s, FANOUT_BATCH, FANOUT_CHUNK, &st) < 0) {
 			log_error("fanout_failed", "error=%s", log_q(store_error(s)));
@@ -165,6 +181,8 @@ fanout_start(const char *url, const struct config *cfg)
 
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
+	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe2", "what=fanout");
 	f->url = xstrdup(url);
 	if (pthread_create(&f->thread, NULL, fanout_main, f) != 0)
 		fatal("pthread_create", "what=fanout");
@@ -180,7 +198,10 @@ fanout_stop(struct fanout *f)
 	f->stopping = 1;
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
+	(void)!write(f->wake[1], "", 1);
 	pthread_join(f->thread, NULL);
+	close(f->wake[0]);
+	close(f->wake[1]);
 	pthread_mutex_destroy(&f->mu);
 	pthread_cond_destroy(&f->cv);
 	free(f->url);

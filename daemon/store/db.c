@@ -3,6 +3,7 @@
  * transactions, and telling a dead database from a refused statement.
  * Never builds SQL from values; never logs a parameter.
  */
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,4 +214,41 @@ db_strdup(const PGresult *r, int row, int col)
 	if (PQgetisnull(r, row, col))
 		return NULL;
 	return xstrdup(PQgetvalue(r, row, col));
+}
+
+int
+store_listen_fanout(struct store *s)
+{
+	return db_run(s, "LISTEN palier_fanout", 0, NULL);
+}
+
+/* Drops the notifications libpq holds; 1 if there were any. */
+static int
+drain_notifies(struct store *s)
+{
+	PGnotify *n;
+	int got = 0;
+
+	while ((n = PQnotifies(s->conn)) != NULL) {
+		PQfreemem(n);
+		got = 1;
+	}
+	return got;
+}
+
+int
+store_await(struct store *s, int ms, int wake_fd)
+{
+	struct pollfd p[2] = { { PQsocket(s->conn), POLLIN, 0 }, { wake_fd, POLLIN, 0 } };
+
+	if (drain_notifies(s))	/* arrived with an earlier statement's results */
+		return 1;
+	if (poll(p, wake_fd >= 0 ? 2 : 1, ms) < 0 || !(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
+		return 0;
+	if (PQconsumeInput(s->conn) == 0) {
+		record_failure(s, NULL);
+		s->down = 1;
+		return -1;
+	}
+	return drain_notifies(s);
 }

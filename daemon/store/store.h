@@ -16,6 +16,14 @@ struct store;
 
 /* Connects; NULL (and *err, caller frees) when the database is unreachable. */
 struct store *store_open(const char *url, char **err);
+/* Listens on this connection for the posts to fan out (sql/009); 0 or -1. */
+int store_listen_fanout(struct store *s);
+/*
+ * Waits up to ms for a notification this connection listens to, or for
+ * wake_fd to be readable (-1: none). 1 notified, 0 not, -1 the connection
+ * failed (store_down).
+ */
+int store_await(struct store *s, int ms, int wake_fd);
 /*
  * 1 if a connection error (the text store_open gave) is the operator's to
  * fix — an unknown role or database, a refused password — rather than a
