@@ -390,6 +390,16 @@ start_deliver(struct daemon *d)
 		fatal("deliver", "error=%s", log_q(err));
 }
 
+/* From the fan-out thread: messages were queued, wake the workers now. */
+static void
+kick_delivery(void *arg)
+{
+	struct daemon *d = arg;
+
+	sender_kick(d->email);
+	sender_kick(d->sms);
+}
+
 static void
 roles_start(struct daemon *d)
 {
@@ -409,10 +419,10 @@ roles_start(struct daemon *d)
 	}
 	if (d->roles & ROLE_HTTP)
 		start_http(d);
-	if (d->roles & ROLE_FANOUT)
-		d->fanout = fanout_start(d->cfg->database_url, d->cfg);
-	if (d->roles & ROLE_DELIVER)
+	if (d->roles & ROLE_DELIVER)	/* first: the fan-out wakes its workers */
 		start_deliver(d);
+	if (d->roles & ROLE_FANOUT)
+		d->fanout = fanout_start(d->cfg->database_url, d->cfg, kick_delivery, d);
 }
 
 /*

@@ -37,6 +37,8 @@ struct fanout {
 	int		 wake[2];	/* a byte in [1]: stop waiting on the database */
 	char		*url;
 	const struct config *cfg;
+	void		(*queued)(void *);
+	void		*queued_arg;
 	time_t		 next_digest_check;
 	time_t		 next_poll_check;
 };
@@ -161,6 +163,8 @@ fanout_main(void *arg)
 			continue;
 		}
 		wait = st.posts + st.unfinished == FANOUT_BATCH || st.unfinished ? 0 : IDLE_MS;
+		if ((st.emails || st.sms) && f->queued)
+			f->queued(f->queued_arg);
 		if (store_fanout_moderation(s, FANOUT_BATCH, &held, &notices) < 0)
 			log_error("moderation_notices_failed", "error=%s", log_q(store_error(s)));
 		if (st.posts == 0 && st.unfinished == 0) {
@@ -173,12 +177,13 @@ fanout_main(void *arg)
 }
 
 struct fanout *
-fanout_start(const char *url, const struct config *cfg)
+fanout_start(const char *url, const struct config *cfg, void (*queued)(void *), void *arg)
 {
 	struct fanout *f = xcalloc(1, sizeof(*f));
 
 	f->cfg = cfg;
-
+	f->queued = queued;
+	f->queued_arg = arg;
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) < 0)

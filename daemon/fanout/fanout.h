@@ -12,8 +12,13 @@ struct fanout;
 
 #include "core/config.h"
 
-/* Starts the fan-out thread; it connects to url as needed. cfg is borrowed for its life. */
-struct fanout *fanout_start(const char *url, const struct config *cfg);
+/*
+ * Starts the fan-out thread; it connects to url as needed. cfg is borrowed
+ * for its life. queued(arg), if set, is called from the thread after
+ * messages were queued (to wake this process's delivery workers).
+ */
+struct fanout *fanout_start(const char *url, const struct config *cfg, void (*queued)(void *),
+    void *arg);
 /*
  * The period ("2026-11-26", "2026-W48") of the frequency's digest if one is
  * due at now (Paris time past [digest] daily_at, and weekly_on for weekly),

@@ -258,3 +258,13 @@ sender_stop(struct sender *s)
 	free(s->threads);
 	free(s);
 }
+
+void
+sender_kick(struct sender *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}

@@ -27,5 +27,7 @@ struct sender;
 struct sender *sender_start(const struct sender_opts *o, char **err);
 /* Finishes the batches in hand, then stops. */
 void sender_stop(struct sender *s);
+/* Wakes its idle workers: messages were just queued. s may be NULL. */
+void sender_kick(struct sender *s);
 
 #endif
