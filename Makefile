@@ -77,7 +77,7 @@ $(OUT)/gen/sql_migrations.o: $(OUT)/gen/sql_migrations.c
 
 # The migrations are compiled into the binaries: palierctl migrate never
 # depends on where sql/ was installed.
-$(OUT)/gen/sql_migrations.c: $(SQL_FILES) scripts/embed-sql.sh
+$(OUT)/gen/sql_migrations.c: $(SQL_FILES) scripts/embed-sql.sh sql
 	@mkdir -p $(@D)
 	scripts/embed-sql.sh $(SQL_FILES) > $@.tmp && mv $@.tmp $@
 

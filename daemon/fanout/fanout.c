@@ -1,6 +1,6 @@
 /*
- * fanout.c — the fan-out thread: as soon as a post is published (a
- * notification, sql/009), else every half second, turns published posts
+ * fanout.c — the fan-out thread: as soon as a post is published (what
+ * publishes one notifies palier_fanout), else every half second, turns published posts
  * into outgoing messages, a batch of posts
  * per transaction; closes polls whose time is up and builds the digests
  * that are due. Never sends anything itself: the deliver role does.

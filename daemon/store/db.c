@@ -222,6 +222,12 @@ store_listen_fanout(struct store *s)
 	return db_run(s, "LISTEN palier_fanout", 0, NULL);
 }
 
+int
+store_notify_fanout(struct store *s)
+{
+	return db_run(s, "NOTIFY palier_fanout", 0, NULL);
+}
+
 /* Drops the notifications libpq holds; 1 if there were any. */
 static int
 drain_notifies(struct store *s)

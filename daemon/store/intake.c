@@ -308,6 +308,17 @@ send_item(struct store *s, const struct store_inbound *it)
 	}
 }
 
+/* Whether the batch publishes a post (or approves one): the fan-out has work. */
+static int
+publishes(const struct store_inbound *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((items[i].post_kind && items[i].status && strcmp(items[i].status, "published") == 0) ||
+		    (items[i].mod_action && strcmp(items[i].mod_action, "ok") == 0))
+			return 1;
+	return 0;
+}
+
 /*
  * The whole batch in one round trip: BEGIN, every item, COMMIT, sent in
  * pipeline mode and read back together. Any failure aborts the transaction.
@@ -333,11 +344,15 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
 	for (size_t i = 0; i < n; i++)
 		send_item(s, &items[i]);
+	if (publishes(items, n))	/* heard by the fan-out at the commit */
+		PQsendQueryParams(s->conn, "NOTIFY palier_fanout", 0, NULL, NULL, NULL, NULL, 0);
 	PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	PQpipelineSync(s->conn);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	for (size_t i = 0; i < n; i++)
 		pipe_result(s, PGRES_TUPLES_OK, &items[i], &failed);
+	if (publishes(items, n))
+		pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	r = PQgetResult(s->conn);
 	if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC)

@@ -140,6 +140,8 @@ store_hold_decide(struct store *s, long id, int approve, int trust, const char *
 	PQclear(r);
 	if (n == 1)
 		log_info("hold_decided", "post=%ld status=%s", id, params[1]);
+	if (n == 1 && approve)
+		(void)store_notify_fanout(s);	/* else the fan-out finds it at its next look */
 	return n == 1 ? 0 : 1;
 }
 
@@ -192,5 +194,7 @@ store_bulletin_insert(struct store *s, const char *slug, const char *author,
 	else
 		db_fail(s, "no channel has the slug '%s' (see palierctl channels)", slug);
 	PQclear(r);
+	if (id)
+		(void)store_notify_fanout(s);	/* else the fan-out finds it at its next look */
 	return id;
 }

@@ -16,8 +16,12 @@ struct store;
 
 /* Connects; NULL (and *err, caller frees) when the database is unreachable. */
 struct store *store_open(const char *url, char **err);
-/* Listens on this connection for the posts to fan out (sql/009); 0 or -1. */
+/*
+ * The fan-out's wake-up: store_notify_fanout after publishing a post (at
+ * its commit, the fan-out listening with store_listen_fanout hears it).
+ */
 int store_listen_fanout(struct store *s);
+int store_notify_fanout(struct store *s);
 /*
  * Waits up to ms for a notification this connection listens to, or for
  * wake_fd to be readable (-1: none). 1 notified, 0 not, -1 the connection
