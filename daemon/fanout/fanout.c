@@ -1,9 +1,9 @@
 /*
  * fanout.c — the fan-out thread: as soon as a post is published (what
- * publishes one notifies palier_fanout), else every half second, turns published posts
- * into outgoing messages, a batch of posts
- * per transaction; closes polls whose time is up and builds the digests
- * that are due. Never sends anything itself: the deliver role does.
+ * publishes one notifies the fan-out), else every half second, turns
+ * published posts into outgoing messages, a batch of posts per
+ * transaction; closes polls whose time is up and builds the digests that
+ * are due. Never sends anything itself: the deliver role does.
  */
 #include <fcntl.h>
 #include <pthread.h>

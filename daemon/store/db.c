@@ -219,13 +219,13 @@ db_strdup(const PGresult *r, int row, int col)
 int
 store_listen_fanout(struct store *s)
 {
-	return db_run(s, "LISTEN palier_fanout", 0, NULL);
+	return db_run(s, "LISTEN " FANOUT_CHANNEL, 0, NULL);
 }
 
 int
 store_notify_fanout(struct store *s)
 {
-	return db_run(s, "NOTIFY palier_fanout", 0, NULL);
+	return db_run(s, "NOTIFY " FANOUT_CHANNEL, 0, NULL);
 }
 
 /* Drops the notifications libpq holds; 1 if there were any. */

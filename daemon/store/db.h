@@ -9,6 +9,9 @@
 #include "core/buf.h"
 #include "store/store.h"
 
+/* What publishes a post notifies; the fan-out listens (store_listen_fanout). */
+#define FANOUT_CHANNEL	"palier_fanout"
+
 struct store {
 	PGconn		*conn;
 	int		 down;		/* the last failure was the database's */

@@ -326,7 +326,7 @@ publishes(const struct store_inbound *items, size_t n)
 static int
 write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 {
-	int failed = 0;
+	int failed = 0, notify = publishes(items, n);
 	PGresult *r;
 
 	if (db_prepare(s, "inbound", write_sql, NPARAMS) < 0 ||
@@ -344,14 +344,14 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
 	for (size_t i = 0; i < n; i++)
 		send_item(s, &items[i]);
-	if (publishes(items, n))	/* heard by the fan-out at the commit */
-		PQsendQueryParams(s->conn, "NOTIFY palier_fanout", 0, NULL, NULL, NULL, NULL, 0);
+	if (notify)	/* heard by the fan-out at the commit */
+		PQsendQueryParams(s->conn, "NOTIFY " FANOUT_CHANNEL, 0, NULL, NULL, NULL, NULL, 0);
 	PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	PQpipelineSync(s->conn);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	for (size_t i = 0; i < n; i++)
 		pipe_result(s, PGRES_TUPLES_OK, &items[i], &failed);
-	if (publishes(items, n))
+	if (notify)
 		pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	r = PQgetResult(s->conn);

@@ -88,11 +88,6 @@ store_fanout_posts(struct store *s, int limit, int chunk, struct store_fanout_st
 	return 0;
 }
 
-/*
- * A message for a resident who stopped (or whose address is suspended) is
- * cancelled as it is claimed: a STOP holds even for what was queued before
- * it, except the STOP's own confirmation.
- */
 /* One notice per held post and moderator of its channel or above. */
 static const char notify_sql[] =
     "WITH h AS (SELECT p.id, p.channel_id FROM posts p WHERE p.status = 'held'"
@@ -142,6 +137,9 @@ store_fanout_moderation(struct store *s, int limit, long *posts, long *notices)
  * size: the size is written into the text, so that the plan PostgreSQL
  * keeps is made for that many rows (a LIMIT it cannot see is guessed at a
  * tenth of the queue, and that plan reads the whole queue to update a batch).
+ * A message for a resident who stopped (or whose address is suspended) is
+ * cancelled as it is claimed: a STOP holds even for what was queued before
+ * it, except the STOP's own confirmation.
  */
 static const char claim_fmt[] =
     "WITH e AS (SELECT o.id, o.resident_id FROM outgoing o WHERE o.kind = $1"
