@@ -36,9 +36,9 @@ struct view {
 	size_t				 fsubj_n;	/* the folded subject's length */
 	int				 have_raw;	/* ts->raw is built */
 	char				**hfold;	/* folded header values, on demand */
-	struct timespec			 deadline;
+	struct timespec			 deadline;	/* of this thread's CPU clock */
+	struct timespec			 wall;		/* the same length on the coarse wall clock */
 	int				 over;		/* the time budget is spent */
-	unsigned			 matches;	/* pcre2_match calls so far */
 	int				 limited;
 	const struct rule		*logged;	/* the last rule logged as limited */
 };
@@ -105,6 +105,14 @@ ts_get(void)
 	return ts;
 }
 
+static void
+ts_add_ms(struct timespec *t, long ms)
+{
+	t->tv_nsec += ms * 1000000L;
+	t->tv_sec += t->tv_nsec / 1000000000L;
+	t->tv_nsec %= 1000000000L;
+}
+
 static struct span
 span_of(const char *s)
 {
@@ -132,9 +140,9 @@ view_init(struct view *v, const struct rules *set, const struct classify_input *
 	 * clock would cut an ordinary post short and change its outcome.
 	 */
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &v->deadline);
-	v->deadline.tv_nsec += CLASSIFY_BUDGET_MS * 1000000L;
-	v->deadline.tv_sec += v->deadline.tv_nsec / 1000000000L;
-	v->deadline.tv_nsec %= 1000000000L;
+	ts_add_ms(&v->deadline, CLASSIFY_BUDGET_MS);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &v->wall);
+	ts_add_ms(&v->wall, CLASSIFY_BUDGET_MS);
 }
 
 static void
@@ -220,14 +228,20 @@ limit_log(struct view *v, const struct rule *r, const char *why)
 	    log_q(v->set->files[r->file].path), r->line, log_q(r->name), log_q(why));
 }
 
-/*
- * The clock is read before the first match and every BUDGET_EVERY matches
- * after (a thread's CPU clock is a system call, not a vDSO read: once per
- * match it was 8 % of the intake's time). Each match is bounded by the
- * match limit, so the budget is overrun by a few matches at most.
- */
-#define BUDGET_EVERY	4
+static int
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
 
+/*
+ * Before each match. A thread's CPU clock is a system call (several per
+ * post were 2 % of the intake's time); the coarse wall clock is a vDSO
+ * read. A thread cannot have used more CPU than the time that passed, so
+ * the CPU clock is only asked once the budget's length has passed on the
+ * wall clock: never for an ordinary post, every match for a slow one (on
+ * a busy machine, the CPU clock keeps a slow wall clock from cutting it).
+ */
 static int
 budget_ok(struct view *v, const struct rule *r)
 {
@@ -235,11 +249,11 @@ budget_ok(struct view *v, const struct rule *r)
 
 	if (v->over)
 		return 0;
-	if (v->matches++ % BUDGET_EVERY != 0)
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (ts_before(&now, &v->wall))
 		return 1;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-	if (now.tv_sec < v->deadline.tv_sec || (now.tv_sec == v->deadline.tv_sec &&
-	    now.tv_nsec < v->deadline.tv_nsec))
+	if (ts_before(&now, &v->deadline))
 		return 1;
 	v->over = 1;
 	limit_log(v, r, "time budget spent, later patterns skipped");

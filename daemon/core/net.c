@@ -100,16 +100,19 @@ net_write_all(int fd, const void *p, size_t n, int timeout_ms)
 {
 	const char *c = p;
 
+	/* Sent at once when the socket has room (a reply nearly always does); waited for otherwise. */
 	while (n > 0) {
 		struct pollfd pfd = { fd, POLLOUT, 0 };
-		ssize_t w;
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			return -1;
-		if ((w = send(fd, c, n, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+		if (w < 0) {
+			if (errno == EINTR)
 				continue;
-			return -1;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			if (poll(&pfd, 1, timeout_ms) <= 0)
+				return -1;
+			continue;
 		}
 		c += w;
 		n -= (size_t)w;
