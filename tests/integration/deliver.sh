@@ -340,6 +340,56 @@ expect_eq "every message sent on the second attempt" "$(post_state "$post_c")" "
 scan $(find "$T_TMP/sink-c" -type f) > "$T_TMP/scan"
 expect_eq "each resident of Le Clos des Vignes received it exactly once" "$(field 2 | LC_ALL=C sort)" "$want"
 
+# ------------------------------------------------ (c2) a relay that hangs up
+# palier keeps libesmtp's writes and sends them when it waits for an
+# answer (smtp.c): a relay that hangs up after a message's "." without
+# answering must leave every message of the session queued, none sent.
+section "(c2) a relay that hangs up after the message"
+revive
+sink_stop
+sink_start - -q . || exit 1		# the first ".": disconnect, no answer
+bulletin le-clos-des-vignes "Coupure d'eau jeudi"
+post_c2=$POST
+tried_c2() { [ "$(sql "SELECT count(*) FROM outgoing o JOIN contents c ON c.id = o.content_id
+	WHERE c.post_id = $post_c2 AND o.kind = 'email' AND o.attempts >= 1 AND o.state <> 'sending'")" = "$nwant" ]; }
+until_ok 30 tried_c2
+expect "a relay that hangs up: every message was tried within 30 s" tried_c2
+expect_eq "none is taken as sent: all queued again after one attempt" "$(post_state "$post_c2")" "queued:1|$nwant"
+sink_stop
+sink_start "$T_TMP/sink-c2" || exit 1
+sql "UPDATE outgoing SET not_before = now() WHERE state = 'queued'" >/dev/null
+until_ok 30 drained
+expect "once the relay answers, the retry goes out within 30 s" drained
+expect_eq "every message sent on the second attempt" "$(post_state "$post_c2")" "sent:2|$nwant"
+scan $(find "$T_TMP/sink-c2" -type f) > "$T_TMP/scan"
+expect_eq "each resident of Le Clos des Vignes received it exactly once" "$(field 2 | LC_ALL=C sort)" "$want"
+
+# ------------------------------------------------ (c3) a message larger than the write buffer
+section "(c3) a 230 KB bulletin"
+sink_stop
+sink_start "$T_TMP/sink-c3" || exit 1
+for ((i = 1; i <= 2500; i++)); do
+	printf 'Ligne %05d : les travaux de l'"'"'été continuent rue des Écoles, merci de votre patience.\n' "$i"
+done > "$T_TMP/big.txt"
+run "$PALIERCTL" bulletin send --channel le-clos-des-vignes --subject "Calendrier complet" \
+	--file "$T_TMP/big.txt" --from "Mairie de Saint-Aubin"
+post_c3=$(printf '%s' "$OUT" | sed -n 's/^bulletin \([0-9]*\) queued.*/\1/p')
+expect "palierctl takes the 230 KB bulletin" test "$RC" = 0 -a -n "$post_c3"
+until_ok 60 drained
+expect "it is delivered within 60 s" drained
+expect_eq "every message sent at the first attempt" "$(post_state "$post_c3")" "sent:1|$nwant"
+# Each message's text part, decoded, holds all 2,500 lines, in order.
+whole() {
+	perl -MMIME::QuotedPrint -e '
+		local $/; my $m = <STDIN>; open(my $f, "<", $ARGV[0]) or die; my $want = <$f>;
+		my ($qp) = $m =~ m{Content-Type: text/plain[^\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(.*?)\r?\n--}s or exit 1;
+		my $text = decode_qp($qp); $text =~ s/\r\n/\n/g;
+		exit(index($text, $want) >= 0 ? 0 : 1)' "$T_TMP/big.txt" < "$1"
+}
+bad=0
+for f in $(find "$T_TMP/sink-c3" -type f); do whole "$f" || bad=$((bad + 1)); done
+expect_eq "each of the $nwant copies carries the whole text" "$bad/$(find "$T_TMP/sink-c3" -type f | wc -l)" "0/$nwant"
+
 # ------------------------------------------------ (d) 5xx and DSNs
 section "(d) 5xx and DSNs"
 revive
