@@ -5,10 +5,11 @@
  *
  *   sms-sink PORT
  *
- * Counts what it receives: GET /stats answers "inbound=N last=EPOCH dlr=M"
- * (N requests under /sms/kannel, EPOCH the wall-clock time of the last of
- * them, M the other requests: delivery reports). Every other request gets
- * 200 with an empty body. Runs until SIGTERM or SIGINT.
+ * Counts what it receives: GET /stats answers
+ * "inbound=N last=EPOCH dlr=M dlr_last=EPOCH" (N requests under
+ * /sms/kannel, M the other requests: delivery reports; each EPOCH the
+ * wall-clock time of the last of them). Every other request gets 200 with
+ * an empty body. Runs until SIGTERM or SIGINT.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +26,16 @@
 #include <microhttpd.h>
 
 static atomic_long inbound, dlr;
-static atomic_llong last_ns;
+static atomic_llong last_ns, dlr_last_ns;
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -46,17 +56,16 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (strcmp(url, "/stats") == 0) {
-		long long ns = atomic_load(&last_ns);
+		long long ns = atomic_load(&last_ns), dns = atomic_load(&dlr_last_ns);
 
-		snprintf(body, sizeof(body), "inbound=%ld last=%lld.%09lld dlr=%ld\n",
-		    atomic_load(&inbound), ns / 1000000000LL, ns % 1000000000LL, atomic_load(&dlr));
+		snprintf(body, sizeof(body), "inbound=%ld last=%lld.%09lld dlr=%ld dlr_last=%lld.%09lld\n",
+		    atomic_load(&inbound), ns / 1000000000LL, ns % 1000000000LL, atomic_load(&dlr),
+		    dns / 1000000000LL, dns % 1000000000LL);
 	} else if (strncmp(url, "/sms/kannel", 11) == 0) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		atomic_store(&last_ns, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		atomic_store(&last_ns, now_ns());
 		atomic_fetch_add(&inbound, 1);
 	} else {
+		atomic_store(&dlr_last_ns, now_ns());
 		atomic_fetch_add(&dlr, 1);
 	}
 	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
