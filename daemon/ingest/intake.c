@@ -1,8 +1,8 @@
 /*
  * intake.c — the group commit. Sessions (LMTP, IMAP, SMS webhooks) queue
- * items and wait; writer threads take everything queued, ask the directory
- * about all of it in one query, classify, write it in one transaction and
- * wake the sessions. A session never hears "stored" before the commit.
+ * items and wait; a writer takes everything queued, asks the directory
+ * about all of it in one query, classifies, writes it in one transaction and
+ * wakes the sessions. A session never hears "stored" before the commit.
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -19,7 +19,14 @@
 #include "store/polls.h"
 #include "store/store.h"
 
-#define NWRITERS	2
+/*
+ * One writer: the batch it takes is everything queued while it wrote the
+ * last one. Two writers alternating made batches half as large for the
+ * same sessions, and each batch costs a lookup, a commit and its fsync:
+ * with 20 LMTP sessions one writer took 28 % less PostgreSQL CPU and 10 %
+ * less of palierd's per message, and stored 10-20 % more (measured here).
+ */
+#define NWRITERS	1
 #define BATCH_MAX	256
 #define SLUGS_TTL	30	/* seconds a slug list is trusted */
 #define SLUGS_MISS_TTL	1	/* ...or after a miss, seconds before asking again */
