@@ -92,10 +92,13 @@ write_all(int fd, const char *p, size_t n)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		if (real_poll(&pfd, 1, FLUSH_MS) <= 0) {
-			if (errno != EINTR)
-				errno = ETIMEDOUT;
+		switch (real_poll(&pfd, 1, FLUSH_MS)) {
+		case 0:
+			errno = ETIMEDOUT;
 			return -1;
+		case -1:
+			if (errno != EINTR)
+				return -1;
 		}
 	}
 	return 0;
