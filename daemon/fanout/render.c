@@ -195,12 +195,56 @@ digest_json(const struct sender_opts *o, const struct store_out *m, json_t *cont
 	buf_free(&b);
 }
 
+/*
+ * What a content makes of itself for the templates, the same for every
+ * resident: its data parsed, and the part its purpose shows (a bulletin's
+ * or a post's, with a body of some kilobytes). A worker sends a batch of
+ * one content's messages in a row: it is made once, not for each of them.
+ * A content never changes once written, so its id is the key. One per
+ * thread; render_thread_end() lets it go.
+ */
+struct content_cache {
+	long	 id;
+	json_t	*data;		/* the content's data, parsed; NULL if none */
+	json_t	*part;		/* bulletin_json, post_json or held_json; NULL if none */
+};
+
+static _Thread_local struct content_cache cache;
+
+void
+render_thread_end(void)
+{
+	json_decref(cache.data);
+	json_decref(cache.part);
+	memset(&cache, 0, sizeof(cache));
+}
+
+static const struct content_cache *
+content_of(const struct store_out *m)
+{
+	const char *p = m->c->purpose;
+
+	if (cache.id == m->c->id && m->c->id != 0)
+		return &cache;
+	render_thread_end();
+	cache.id = m->c->id;
+	cache.data = m->c->data ? json_loads(m->c->data, 0, NULL) : NULL;
+	if (strcmp(p, "bulletin") == 0)
+		cache.part = bulletin_json(m);
+	else if (strcmp(p, "post") == 0)
+		cache.part = post_json(m);
+	else if (strcmp(p, "moderation") == 0 || strcmp(p, "refusal") == 0)
+		cache.part = held_json(m);
+	return &cache;
+}
+
 /* The template's base name (the caller frees it) and its data; NULL for an unknown purpose. */
 static char *
 template_data(const struct sender_opts *o, const struct store_out *m, json_t *d)
 {
 	char *name = NULL;
-	json_t *content = m->c->data ? json_loads(m->c->data, 0, NULL) : NULL;
+	const struct content_cache *cc = content_of(m);
+	json_t *content = cc->data;
 	char *aide = xasprintf("aide@%s", o->cfg->mail_domain);
 
 	json_object_set_new(d, "aide", json_string(aide));
@@ -208,13 +252,13 @@ template_data(const struct sender_opts *o, const struct store_out *m, json_t *d)
 	json_object_set_new(d, "resident", resident_json(o, m));
 	if (strcmp(m->c->purpose, "bulletin") == 0) {
 		name = xstrdup("bulletin");
-		json_object_set_new(d, "bulletin", bulletin_json(m));
+		json_object_set(d, "bulletin", cc->part);
 	} else if (strcmp(m->c->purpose, "post") == 0) {
 		name = xstrdup("post");
-		json_object_set_new(d, "post", post_json(m));
+		json_object_set(d, "post", cc->part);
 	} else if (strcmp(m->c->purpose, "moderation") == 0 || strcmp(m->c->purpose, "refusal") == 0) {
 		name = xstrdup(m->c->purpose);
-		json_object_set_new(d, "post", held_json(m));
+		json_object_set(d, "post", cc->part);
 		json_object_set_new(d, "moderator", json_pack("{s:s}", "name",
 		    m->moderator_name ? m->moderator_name : ""));
 	} else if (strcmp(m->c->purpose, "digest") == 0 && content) {
@@ -226,7 +270,6 @@ template_data(const struct sender_opts *o, const struct store_out *m, json_t *d)
 	    json_string_value(json_object_get(content, "template"))) {
 		name = xstrdup(json_string_value(json_object_get(content, "template")));
 	}
-	json_decref(content);
 	free(aide);
 	return name;
 }

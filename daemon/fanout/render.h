@@ -19,5 +19,7 @@ struct rendered {
 
 int render_message(const struct sender_opts *o, const struct store_out *m, struct rendered *r);
 void rendered_clear(struct rendered *r);
+/* Lets go of what this thread kept of the last content it rendered. */
+void render_thread_end(void);
 
 #endif

@@ -219,6 +219,7 @@ worker_main(void *arg)
 	}
 	deliver_backend_free(be);
 	store_close(st);
+	render_thread_end();
 	return NULL;
 }
 
