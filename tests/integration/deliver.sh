@@ -390,6 +390,21 @@ bad=0
 for f in $(find "$T_TMP/sink-c3" -type f); do whole "$f" || bad=$((bad + 1)); done
 expect_eq "each of the $nwant copies carries the whole text" "$bad/$(find "$T_TMP/sink-c3" -type f | wc -l)" "0/$nwant"
 
+# ------------------------------------------------ (c4) a relay without PIPELINING, or without ESMTP
+# libesmtp then waits for each answer in turn: each wait must send what smtp.c kept.
+for opt in -p -e; do
+	section "(c4) a relay started with smtp-sink $opt"
+	sink_stop
+	sink_start "$T_TMP/sink-c4$opt" "$opt" || exit 1
+	bulletin le-clos-des-vignes "Réunion du conseil ($opt)"
+	post_c4=$POST
+	until_ok 30 drained
+	expect "smtp-sink $opt: the bulletin is delivered within 30 s" drained
+	expect_eq "smtp-sink $opt: every message sent at the first attempt" "$(post_state "$post_c4")" "sent:1|$nwant"
+	scan $(find "$T_TMP/sink-c4$opt" -type f) > "$T_TMP/scan"
+	expect_eq "smtp-sink $opt: each resident received it exactly once" "$(field 2 | LC_ALL=C sort)" "$want"
+done
+
 # ------------------------------------------------ (d) 5xx and DSNs
 section "(d) 5xx and DSNs"
 revive
