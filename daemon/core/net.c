@@ -110,8 +110,14 @@ net_write_all(int fd, const void *p, size_t n, int timeout_ms)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -1;
-			if (poll(&pfd, 1, timeout_ms) <= 0)
+			switch (poll(&pfd, 1, timeout_ms)) {
+			case 0:
+				errno = ETIMEDOUT;
 				return -1;
+			case -1:
+				if (errno != EINTR)
+					return -1;
+			}
 			continue;
 		}
 		c += w;

@@ -13,7 +13,7 @@
  * *err (caller frees).
  */
 int net_listen(const char *spec, int backlog, char **err);
-/* Writes all n bytes, waiting up to timeout_ms for each chunk; 0 or -1. */
+/* Writes all n bytes, waiting up to timeout_ms for room each time; 0, or -1 with errno (ETIMEDOUT: no room in time). */
 int net_write_all(int fd, const void *p, size_t n, int timeout_ms);
 /* A printable name for the peer of fd ("127.0.0.1:4242", "unix"). Static per thread. */
 const char *net_peer(int fd);

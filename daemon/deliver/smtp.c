@@ -32,6 +32,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/net.h"
 #include "deliver/deliver.h"
 
 #define WBUF_SIZE	(64 * 1024)
@@ -75,33 +76,21 @@ ours(int fd)
 	return w && fd >= 0 && w->fd == fd ? w : NULL;
 }
 
-/* Writes all of p, waiting while the socket is full; 0, or -1 with errno. */
+/*
+ * Sends p whole, waiting while the socket is full. net_write_all's poll
+ * must be the real one: the session's buffer is set aside meanwhile.
+ */
 static int
-write_all(int fd, const char *p, size_t n)
+send_now(struct wbuf *w, const void *p, size_t n)
 {
-	while (n > 0) {
-		struct pollfd pfd = { fd, POLLOUT, 0 };
-		ssize_t w = real_write(fd, p, n);
+	int rc;
 
-		if (w >= 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		switch (real_poll(&pfd, 1, FLUSH_MS)) {
-		case 0:
-			errno = ETIMEDOUT;
-			return -1;
-		case -1:
-			if (errno != EINTR)
-				return -1;
-		}
-	}
-	return 0;
+	session_buf = NULL;
+	rc = net_write_all(w->fd, p, n, FLUSH_MS);
+	session_buf = w;
+	if (rc < 0)
+		w->err = errno ? errno : EIO;
+	return rc;
 }
 
 static int
@@ -111,10 +100,8 @@ flush(struct wbuf *w)
 		errno = w->err;
 		return -1;
 	}
-	if (w->len && write_all(w->fd, w->data, w->len) < 0) {
-		w->err = errno ? errno : EIO;
+	if (w->len && send_now(w, w->data, w->len) < 0)
 		return -1;
-	}
 	w->len = 0;
 	return 0;
 }
@@ -144,7 +131,7 @@ write(int fd, const void *p, size_t n)
 	if (w->len + n > sizeof(w->data) && flush(w) < 0)
 		return -1;
 	if (n > sizeof(w->data))
-		return write_all(fd, p, n) < 0 ? -1 : (ssize_t)n;
+		return send_now(w, p, n) < 0 ? -1 : (ssize_t)n;
 	memcpy(w->data + w->len, p, n);
 	w->len += n;
 	return (ssize_t)n;

@@ -106,14 +106,17 @@ read_more(struct session *s, int idle)
 	if (flush(s) < 0)
 		return RD_ERR;
 	/* Within a message, what follows has usually arrived already: no poll for it. */
-	if (!idle && (n = recv(s->fd, s->in + s->inlen, IN_SIZE - s->inlen, MSG_DONTWAIT)) > 0) {
-		s->inlen += (size_t)n;
-		return RD_OK;
+	if (!idle) {
+		n = recv(s->fd, s->in + s->inlen, IN_SIZE - s->inlen, MSG_DONTWAIT);
+		if (n > 0) {
+			s->inlen += (size_t)n;
+			return RD_OK;
+		}
+		if (n == 0)
+			return RD_EOF;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return RD_ERR;
 	}
-	if (!idle && n == 0)
-		return RD_EOF;
-	if (!idle && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		return RD_ERR;
 	rc = poll(pfd, idle ? 2 : 1, s->srv->opts.timeout * 1000);
 	if (rc == 0)
 		return RD_ERR;

@@ -573,7 +573,6 @@ outbound_palierd() {
 	# The whole of Kannel's work: accepted, handed to the SMS centre, and
 	# both delivery reports (dlr-mask 31: the centre's and the phone's) called back.
 	if [ "$left" = 0 ] && until_ok 30 dlrs_ge "$sink" $((2 * sent)); then
-		RUN_ACCEPT=$RUN_RATE
 		el=$(calc "$(sink_stat "$sink" dlr_last) - $t0" "%.3f")
 		RUN_RATE=$(calc "$sent / $el" "%.0f")
 		RUN_NOTE+=", and their $((2 * sent)) delivery reports back after $el s = $RUN_RATE SMS/s"
