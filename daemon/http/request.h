@@ -28,10 +28,20 @@ struct request {
 	int		 form_body;	/* the body was a form */
 };
 
+struct sms_job;
+
 struct response {
 	int		 status;
 	const char	*type;		/* Content-Type */
 	struct buf	 body;
+	/*
+	 * A webhook whose answer waits for the intake leaves its job here; the
+	 * server submits it, serves other connections meanwhile, and answers
+	 * with http_sms_answer() once it is done: ok_type and ok_body (static)
+	 * when stored, 503 otherwise.
+	 */
+	struct sms_job	*job;
+	const char	*ok_type, *ok_body;
 };
 
 /* The first parameter named name, or NULL. */

@@ -22,6 +22,8 @@ void http_route(struct http_ctx *ctx, const struct request *req, struct response
 
 void http_sms_kannel(struct http_ctx *ctx, const struct request *req, struct response *resp);
 void http_sms_twilio(struct http_ctx *ctx, const struct request *req, struct response *resp);
+/* The answer to a webhook once its resp->job is done (the job freed). */
+void http_sms_answer(struct response *resp);
 void http_sms_dlr(struct http_ctx *ctx, const struct request *req, struct response *resp);
 void http_unsubscribe(struct http_ctx *ctx, const struct request *req, struct response *resp);
 void http_poll_page(struct http_ctx *ctx, const struct request *req, struct response *resp);

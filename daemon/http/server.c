@@ -1,13 +1,17 @@
 /*
- * server.c — the http role on libmicrohttpd: a thread per connection (a
- * webhook waits for its commit), our own listening socket with a backlog
- * of 1024 (gateways send in bursts), bodies capped, routes dispatched.
- * Answers 200 to a webhook only after its message is committed.
+ * server.c — the http role on libmicrohttpd: a few threads, each serving
+ * its connections with epoll; our own listening socket with a backlog of
+ * 1024 (gateways send in bursts), bodies capped, routes dispatched.
+ * Answers 200 to a webhook only after its message is committed: the
+ * connection is suspended meanwhile, and resumed by the intake's writer,
+ * so a thread is never parked per message (Kannel keeps hundreds of
+ * requests in flight).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +26,22 @@
 #include "core/net.h"
 #include "http/http.h"
 #include "http/routes.h"
+#include "ingest/sms.h"
 
 #define MAX_BODY	(64 * 1024)
 #define MAX_URI		(16 * 1024)
+/*
+ * Threads serving connections. Handlers other than the webhooks (delivery
+ * reports, poll pages) ask the database while their thread waits: a few
+ * threads keep one slow answer from holding up the others.
+ */
+#define THREADS		4
 
 struct http_server {
 	struct MHD_Daemon	*mhd;
 	int			 fd;
 	struct http_ctx		 ctx;
+	atomic_int		 waiting;	/* connections suspended for the intake */
 };
 
 /* One request in flight: its raw URI and its body so far. */
@@ -38,6 +50,9 @@ struct pending {
 	struct buf	 body;
 	int		 too_big;
 	int		 headers_seen;	/* MHD's first call has the headers only */
+	struct http_server *h;
+	struct MHD_Connection *conn;
+	struct response	 resp;		/* kept while a job waits for the intake */
 };
 
 static void *
@@ -47,6 +62,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
 	p->uri = xstrndup(uri, MAX_URI);
 	p->too_big = strlen(uri) >= MAX_URI;
+	p->h = cls;
+	p->conn = c;
 	return p;
 }
 
@@ -57,10 +74,24 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTer
 
 	if (p == NULL)
 		return;
+	if (p->resp.job)	/* a connection closed while resumed, before its answer */
+		http_sms_answer(&p->resp);
+	buf_free(&p->resp.body);
 	free(p->uri);
 	buf_free(&p->body);
 	free(p);
 	*con_cls = NULL;
+}
+
+/* The intake's writer has the job's result: the connection may answer. */
+static void
+job_done(void *arg)
+{
+	struct pending *p = arg;
+	struct http_server *h = p->h;
+
+	MHD_resume_connection(p->conn);
+	atomic_fetch_sub(&h->waiting, 1);	/* p may be gone from here on */
 }
 
 static void
@@ -121,7 +152,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	struct http_server *h = cls;
 	struct pending *p = *con_cls;
 	struct request req;
-	struct response resp = { 200, NULL, BUF_INIT };
 	enum MHD_Result rc;
 
 	if (p == NULL)
@@ -138,16 +168,26 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (p->too_big) {
-		resp.status = 413;
-		buf_puts(&resp.body, "request too large\n");
+	if (p->resp.job) {	/* resumed: the intake is done with it */
+		http_sms_answer(&p->resp);
+	} else if (p->too_big) {
+		p->resp.status = 413;
+		buf_puts(&p->resp.body, "request too large\n");
 	} else {
+		p->resp.status = 200;
 		build_request(c, p, method, url, &req);
-		http_route(&h->ctx, &req, &resp);
+		http_route(&h->ctx, &req, &p->resp);
 		request_clear(&req);
+		if (p->resp.job) {
+			/* Suspended before it is queued: the writer may resume it at once. */
+			atomic_fetch_add(&h->waiting, 1);
+			MHD_suspend_connection(c);
+			ingest_sms_submit(h->ctx.opts.intake, p->resp.job, job_done, p);
+			return MHD_YES;
+		}
 	}
-	rc = respond(c, &resp);
-	buf_free(&resp.body);
+	rc = respond(c, &p->resp);
+	buf_free(&p->resp.body);
 	return rc;
 }
 
@@ -172,9 +212,10 @@ http_start(const struct http_opts *o, char **err)
 		free(h);
 		return NULL;
 	}
-	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,	/* first, or MHD warns */
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
@@ -196,6 +237,14 @@ http_stop(struct http_server *h)
 {
 	if (h == NULL)
 		return;
+	/*
+	 * No new connections; the intake answers every job it was given (its
+	 * writer stops after us), and a daemon must not stop with connections
+	 * suspended.
+	 */
+	MHD_quiesce_daemon(h->mhd);
+	while (atomic_load(&h->waiting) > 0)
+		usleep(10 * 1000);
 	MHD_stop_daemon(h->mhd);
 	close(h->fd);
 	store_close(h->ctx.store);

@@ -3,7 +3,8 @@
  * allowed address, with our secret when one is set; UCS-2 texts arrive as
  * raw UTF-16BE) and Twilio (form POST, X-Twilio-Signature checked against
  * the public URL). 200 only after commit, 503 when we could not commit:
- * the gateway then retries with the same message id.
+ * the gateway then retries with the same message id. A handler only reads
+ * the request into a job; the server waits for its commit (server.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,13 +116,25 @@ reply(struct response *resp, int status, const char *text)
 	buf_puts(&resp->body, text);
 }
 
+/* Leaves the job for the server, which answers once it is committed. */
 static void
-deliver(struct http_ctx *ctx, struct sms_in *sms, struct response *resp)
+deliver(struct sms_in *sms, struct response *resp, const char *ok_type, const char *ok_body)
 {
-	if (ingest_sms_deliver(ctx->opts.intake, sms) == INTAKE_STORED)
-		reply(resp, 200, "");
-	else
+	resp->job = ingest_sms_job(sms);
+	resp->ok_type = ok_type;
+	resp->ok_body = ok_body;
+}
+
+void
+http_sms_answer(struct response *resp)
+{
+	if (ingest_sms_finish(resp->job) == INTAKE_STORED) {
+		reply(resp, 200, resp->ok_body);
+		resp->type = resp->ok_type;
+	} else {
 		reply(resp, 503, "cannot store the message now, try again later\n");
+	}
+	resp->job = NULL;
 }
 
 int
@@ -156,7 +169,7 @@ http_sms_kannel(struct http_ctx *ctx, const struct request *req, struct response
 	sms.from = from->value;
 	sms.to = request_param(req, "to") ? request_param(req, "to")->value : NULL;
 	sms.text = utf8;
-	deliver(ctx, &sms, resp);
+	deliver(&sms, resp, NULL, "");
 	free(utf8);
 }
 
@@ -219,9 +232,6 @@ http_sms_twilio(struct http_ctx *ctx, const struct request *req, struct response
 	sms.from = from->value;
 	sms.to = request_param(req, "To") ? request_param(req, "To")->value : NULL;
 	sms.text = body->value;
-	deliver(ctx, &sms, resp);
-	if (resp->status == 200) {
-		resp->type = "text/xml";
-		buf_puts(&resp->body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>\n");
-	}
+	deliver(&sms, resp, "text/xml",
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>\n");
 }

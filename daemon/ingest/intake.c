@@ -70,17 +70,21 @@ struct intake_waiter {
 /*
  * Tells each item's submitter its result is in (results were set before).
  * An item may be freed by its submitter as soon as its waiter's count
- * reaches zero: nothing of it is touched after that. A semaphore, not a
- * condition variable: the woken submitter does not then wait for a mutex
- * the writer still holds (two system calls more per message).
+ * reaches zero, or its done() is called: nothing of it is touched after
+ * that. A semaphore, not a condition variable: the woken submitter does not
+ * then wait for a mutex the writer still holds (two system calls more per
+ * message).
  */
 static void
 wake_submitters(struct intake_item **items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct intake_waiter *w = items[i]->waiter;
+		void (*done)(void *) = items[i]->done;
 
-		if (atomic_fetch_sub(&w->pending, 1) == 1)
+		if (done)
+			done(items[i]->done_arg);
+		else if (atomic_fetch_sub(&w->pending, 1) == 1)
 			sem_post(&w->done);
 	}
 }
@@ -125,37 +129,32 @@ vote_candidate(const struct intake_item *it, struct vote_query *q)
 	return 0;
 }
 
-/*
- * Reads the votes among the items: the polls of each candidate's resident
- * in one query, then the text against them. 0, or -1 if the store failed.
- */
-static int
-find_votes(struct store *s, struct intake_item **items, size_t n)
+/* The vote questions among the items: q[k] is about items[at[k]]; returns k. */
+static size_t
+vote_queries(struct intake_item **items, size_t n, struct vote_query *q, size_t *at)
 {
-	struct vote_query *q = xcalloc(n, sizeof(*q));
-	size_t *at = xcalloc(n, sizeof(*at)), m = 0;
-	int rc = 0;
+	size_t m = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		memset(&items[i]->vote, 0, sizeof(items[i]->vote));
 		if (vote_candidate(items[i], &q[m]))
 			at[m++] = i;
 	}
-	if (m > 0 && (rc = store_vote_lookup(s, q, m)) == 0) {
-		for (size_t k = 0; k < m; k++) {
-			struct intake_item *it = items[at[k]];
+	return m;
+}
 
-			if (it->route.kind == ROUTE_VOTE)
-				vote_decide_email(it->body, it->subject, q[k].polls, q[k].npolls, &it->vote);
-			else
-				vote_decide_sms(it->body, q[k].polls, q[k].npolls, &it->vote);
-		}
+/* Reads the votes among the items: their text against their resident's polls. */
+static void
+find_votes(struct intake_item **items, struct vote_query *q, const size_t *at, size_t m)
+{
+	for (size_t k = 0; k < m; k++) {
+		struct intake_item *it = items[at[k]];
+
+		if (it->route.kind == ROUTE_VOTE)
+			vote_decide_email(it->body, it->subject, q[k].polls, q[k].npolls, &it->vote);
+		else
+			vote_decide_sms(it->body, q[k].polls, q[k].npolls, &it->vote);
 	}
-	for (size_t k = 0; k < m; k++)
-		store_vote_query_clear(&q[k]);
-	free(q);
-	free(at);
-	return rc;
 }
 
 static void
@@ -166,7 +165,8 @@ process(struct intake *in, struct store **sp, struct intake_item **items, size_t
 	struct decide_scratch *scratch = xcalloc(n, sizeof(*scratch));
 	struct intake_item **todo = xcalloc(n, sizeof(*todo));
 	struct store_inbound *torows = xcalloc(n, sizeof(*torows));
-	size_t m = 0;
+	struct vote_query *q = xcalloc(n, sizeof(*q));
+	size_t *at = xcalloc(n, sizeof(*at)), m = 0, nq;
 	char *err = NULL;
 
 	if (*sp == NULL && (*sp = store_open(in->url, &err)) == NULL) {
@@ -177,16 +177,13 @@ process(struct intake *in, struct store **sp, struct intake_item **items, size_t
 	}
 	for (size_t i = 0; i < n; i++)
 		decide_who(items[i], &who[i]);
-	if (store_who_lookup(*sp, who, n) < 0) {
+	nq = vote_queries(items, n, q, at);
+	if (store_intake_lookup(*sp, who, n, q, nq) < 0) {
 		log_error("intake_lookup_failed", "error=%s", log_q(store_error(*sp)));
 		fail_all(items, n, INTAKE_TEMPFAIL);
 		goto out;
 	}
-	if (find_votes(*sp, items, n) < 0) {
-		log_error("intake_lookup_failed", "error=%s", log_q(store_error(*sp)));
-		fail_all(items, n, INTAKE_TEMPFAIL);
-		goto out;
-	}
+	find_votes(items, q, at, nq);
 	pthread_rwlock_rdlock(&in->rules_lock);
 	for (size_t i = 0; i < n; i++)
 		if (decide_row(items[i], &who[i], in->rules, &rows[i], &scratch[i]) == 0) {
@@ -203,7 +200,10 @@ out:
 	for (size_t i = 0; i < n; i++) {
 		store_who_clear(&who[i]);
 		decide_scratch_free(&scratch[i]);
+		store_vote_query_clear(&q[i]);
 	}
+	free(q);
+	free(at);
 	free(who);
 	free(rows);
 	free(scratch);
@@ -293,6 +293,21 @@ ingest_intake_set_rules(struct intake *in, struct rules *rules)
 	classify_rules_free(old);
 }
 
+/* Appends items to the queue and wakes the writer. */
+static void
+enqueue(struct intake *in, struct intake_item **items, size_t n)
+{
+	pthread_mutex_lock(&in->mu);
+	if (in->n + n > in->cap) {
+		in->cap = (in->n + n) * 2;
+		in->queue = xreallocarray(in->queue, in->cap, sizeof(*in->queue));
+	}
+	for (size_t i = 0; i < n; i++)
+		in->queue[in->n++] = items[i];
+	pthread_cond_signal(&in->more);
+	pthread_mutex_unlock(&in->mu);
+}
+
 void
 ingest_intake_submit(struct intake *in, struct intake_item **items, size_t n)
 {
@@ -305,20 +320,22 @@ ingest_intake_submit(struct intake *in, struct intake_item **items, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		items[i]->result = INTAKE_PENDING;
 		items[i]->waiter = &w;
+		items[i]->done = NULL;
 	}
-	pthread_mutex_lock(&in->mu);
-	if (in->n + n > in->cap) {
-		in->cap = (in->n + n) * 2;
-		in->queue = xreallocarray(in->queue, in->cap, sizeof(*in->queue));
-	}
-	for (size_t i = 0; i < n; i++)
-		in->queue[in->n++] = items[i];
-	pthread_cond_signal(&in->more);
-	pthread_mutex_unlock(&in->mu);
-
+	enqueue(in, items, n);
 	while (sem_wait(&w.done) < 0)
 		;	/* EINTR */
 	sem_destroy(&w.done);
+}
+
+void
+ingest_intake_submit_async(struct intake *in, struct intake_item *it, void (*done)(void *), void *arg)
+{
+	it->result = INTAKE_PENDING;
+	it->waiter = NULL;
+	it->done = done;
+	it->done_arg = arg;
+	enqueue(in, &it, 1);
 }
 
 static void

@@ -54,6 +54,8 @@ struct intake_item {
 
 	enum intake_result result;
 	struct intake_waiter *waiter;		/* the intake's own */
+	void		(*done)(void *);	/* ingest_intake_submit_async()'s */
+	void		*done_arg;
 	long		 inbound_id, post_id;	/* 0 for a duplicate */
 	char		 disposition[16];
 	char		 status[12];		/* published, held, refused; "" without a post */
@@ -71,5 +73,12 @@ void ingest_intake_set_rules(struct intake *in, struct rules *rules);
 int ingest_intake_channel_known(struct intake *in, const char *slug);
 /* Queues n items and waits until every one has its result. */
 void ingest_intake_submit(struct intake *in, struct intake_item **items, size_t n);
+/*
+ * Queues one item and returns: done(arg) is called from a writer thread
+ * once the item has its result, and nothing of the item is touched after
+ * (done may free it). For callers that serve many clients per thread.
+ */
+void ingest_intake_submit_async(struct intake *in, struct intake_item *it,
+    void (*done)(void *), void *arg);
 
 #endif

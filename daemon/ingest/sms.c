@@ -56,40 +56,66 @@ command_of(struct intake_item *it, const char *text)
 	}
 }
 
-enum intake_result
-ingest_sms_deliver(struct intake *in, const struct sms_in *sms)
-{
-	struct intake_item it, *ptr = &it;
-	char phone[PHONE_E164_MAX];
-	const char *why;
-	char *text = sms_normalize(sms->text ? sms->text : "");
-	char *key = dedup_key(sms);
-	int known = phone_normalize(sms->from ? sms->from : "", phone, &why) == 0;
+/* One SMS on its way through the intake: the item and what it borrows. */
+struct sms_job {
+	struct intake_item it;
+	char		 phone[PHONE_E164_MAX];
+	int		 known;		/* the sender is a phone number */
+	char		*from, *to, *raw, *text, *key;
+};
 
-	memset(&it, 0, sizeof(it));
-	it.source = "sms";
-	it.via = sms->via;
-	it.dedup_key = key;
-	it.recipient = sms->to;
-	it.sender = known ? phone : sms->from;
-	it.subject = "";
-	it.body = text;
-	it.raw = sms->text;
-	it.rawlen = strlen(sms->text ? sms->text : "");
-	it.by_phone = 1;
-	it.route.kind = ROUTE_HOME;
-	if (known)
-		command_of(&it, text);
-	if (*text == '\0') {
-		it.automatic = 1;	/* nothing to post, nothing to answer */
-		it.automatic_why = "empty text";
+struct sms_job *
+ingest_sms_job(const struct sms_in *sms)
+{
+	struct sms_job *job = xcalloc(1, sizeof(*job));
+	struct intake_item *it = &job->it;
+	const char *why;
+
+	job->from = xstrdup(sms->from ? sms->from : "");
+	job->to = sms->to ? xstrdup(sms->to) : NULL;
+	job->raw = xstrdup(sms->text ? sms->text : "");
+	job->text = sms_normalize(job->raw);
+	job->key = dedup_key(sms);
+	job->known = phone_normalize(job->from, job->phone, &why) == 0;
+	it->source = "sms";
+	it->via = sms->via;
+	it->dedup_key = job->key;
+	it->recipient = job->to;
+	it->sender = job->known ? job->phone : job->from;
+	it->subject = "";
+	it->body = job->text;
+	it->raw = job->raw;
+	it->rawlen = strlen(job->raw);
+	it->by_phone = 1;
+	it->route.kind = ROUTE_HOME;
+	if (job->known)
+		command_of(it, job->text);
+	if (*job->text == '\0') {
+		it->automatic = 1;	/* nothing to post, nothing to answer */
+		it->automatic_why = "empty text";
 	}
-	ingest_intake_submit(in, &ptr, 1);
-	log_info("sms_received", "via=%s from=%s result=%s disposition=%s", sms->via,
-	    known ? log_phone(phone) : "(not a number)",
-	    it.result == INTAKE_STORED ? "stored" : "tempfail",
-	    it.result == INTAKE_STORED ? it.disposition : "-");
-	free(text);
-	free(key);
-	return it.result == INTAKE_STORED ? INTAKE_STORED : INTAKE_TEMPFAIL;
+	return job;
+}
+
+void
+ingest_sms_submit(struct intake *in, struct sms_job *job, void (*done)(void *), void *arg)
+{
+	ingest_intake_submit_async(in, &job->it, done, arg);
+}
+
+enum intake_result
+ingest_sms_finish(struct sms_job *job)
+{
+	enum intake_result r = job->it.result == INTAKE_STORED ? INTAKE_STORED : INTAKE_TEMPFAIL;
+
+	log_info("sms_received", "via=%s from=%s result=%s disposition=%s", job->it.via,
+	    job->known ? log_phone(job->phone) : "(not a number)",
+	    r == INTAKE_STORED ? "stored" : "tempfail", r == INTAKE_STORED ? job->it.disposition : "-");
+	free(job->from);
+	free(job->to);
+	free(job->raw);
+	free(job->text);
+	free(job->key);
+	free(job);
+	return r;
 }

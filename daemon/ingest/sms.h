@@ -1,6 +1,7 @@
 /*
  * sms.h — one inbound SMS, as a gateway delivered it, into the intake:
  * a command (STOP, START, AIDE), or a post in the sender's building.
+ * Asynchronous: the webhook's thread serves other connections meanwhile.
  */
 #ifndef PALIER_INGEST_SMS_H
 #define PALIER_INGEST_SMS_H
@@ -18,7 +19,16 @@ struct sms_in {
 	const char	*text;
 };
 
-/* Stores it (or finds it stored already): INTAKE_STORED, or INTAKE_TEMPFAIL. */
-enum intake_result ingest_sms_deliver(struct intake *in, const struct sms_in *sms);
+struct sms_job;
+
+/* Reads it into a job (what it needs is copied). */
+struct sms_job *ingest_sms_job(const struct sms_in *sms);
+/*
+ * Queues the job to be stored (or found stored already) and returns:
+ * done(arg) is called from the intake's writer once it has its result.
+ */
+void ingest_sms_submit(struct intake *in, struct sms_job *job, void (*done)(void *), void *arg);
+/* Logs the job's outcome and frees it: INTAKE_STORED, or INTAKE_TEMPFAIL. */
+enum intake_result ingest_sms_finish(struct sms_job *job);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,4 +258,33 @@ store_await(struct store *s, int ms, int wake_fd)
 		return -1;
 	}
 	return drain_notifies(s);
+}
+
+static void
+put_be32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4] = { v >> 24, v >> 16 & 0xff, v >> 8 & 0xff, v & 0xff };
+
+	buf_append(b, x, 4);
+}
+
+void
+db_text_array(struct buf *b, const char *const *v, size_t n)
+{
+	int nulls = 0;
+
+	for (size_t i = 0; i < n; i++)
+		nulls |= v[i] == NULL;
+	put_be32(b, 1);			/* dimensions */
+	put_be32(b, (uint32_t)nulls);	/* flags: has NULLs */
+	put_be32(b, 25);		/* element type: text */
+	put_be32(b, (uint32_t)n);	/* length of the dimension */
+	put_be32(b, 1);			/* its lower bound */
+	for (size_t i = 0; i < n; i++) {
+		size_t len = v[i] ? strlen(v[i]) : 0;
+
+		put_be32(b, v[i] ? (uint32_t)len : UINT32_MAX);	/* -1: NULL */
+		if (len > 0)
+			buf_append(b, v[i], len);
+	}
 }

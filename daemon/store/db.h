@@ -44,6 +44,11 @@ int db_commit(struct store *s);
 void db_rollback(struct store *s);
 /* Records a failure of ours (not the database's) in s. */
 void db_fail(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A one-dimensional text[] parameter in PostgreSQL's binary form, into b
+ * (pass it with format 1; NULL elements allowed): no quoting to get wrong.
+ */
+void db_text_array(struct buf *b, const char *const *v, size_t n);
 /* Copies a field into a new string; NULL for SQL NULL. */
 char *db_strdup(const PGresult *r, int row, int col);
 

@@ -48,41 +48,68 @@ static const char who_sql[] =
     "   LEFT JOIN channels p2 ON p2.id = p1.parent_id) up ON true"
     " ORDER BY j.i";
 
+/*
+ * The common SMS: a number writing to its own building. Its first resident
+ * with that number gives the channel and all the rest, in one lookup where
+ * who_sql makes five. The same columns as who_sql; $1 a text[] of senders.
+ */
+static const char who_phone_sql[] =
+    "SELECT j.i - 1, b.id, b.kind, r.id, r.name, r.id, r.building_id,"
+    "  NULL::bigint, NULL::text, NULL::bigint,"
+    "  CASE WHEN b.kind = 'district' THEN b.id WHEN p1.kind = 'district' THEN p1.id END,"
+    "  CASE WHEN b.kind = 'city' THEN b.id WHEN p1.kind = 'city' THEN p1.id ELSE p2.id END,"
+    "  EXISTS (SELECT 1 FROM trusted_senders t WHERE t.sender = lower(j.sender)"
+    "    AND t.channel_id IN (b.id, b.parent_id, p1.parent_id))"
+    " FROM unnest($1::text[]) WITH ORDINALITY AS j(sender, i)"
+    " LEFT JOIN LATERAL (SELECT r.id, r.name, r.building_id FROM residents r"
+    "   WHERE r.phone = j.sender ORDER BY r.id LIMIT 1) r ON true"
+    " LEFT JOIN channels b ON b.id = r.building_id"
+    " LEFT JOIN channels p1 ON p1.id = b.parent_id"
+    " LEFT JOIN channels p2 ON p2.id = p1.parent_id";
+
 static long
 num(const PGresult *r, int row, int col)
 {
 	return PQgetisnull(r, row, col) ? 0 : atol(PQgetvalue(r, row, col));
 }
 
+static int
+phone_home(const struct store_who *w)
+{
+	return w->by_phone && w->home && w->slug == NULL && w->thread == 0 && w->token_resident == 0;
+}
+
+/* who_sql's input: the items at[0..n-1] of w, each with its index in w. */
 static char *
-who_json(const struct store_who *w, size_t n)
+who_json(const struct store_who *w, const size_t *at, size_t n)
 {
 	json_t *arr = json_array();
 	char *s;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t k = 0; k < n; k++) {
+		const struct store_who *x = &w[at[k]];
+
 		json_array_append_new(arr, json_pack("{s:i, s:s?, s:s?, s:I, s:I, s:b, s:b}",
-		    "i", (int)i, "sender", w[i].sender, "slug", w[i].slug,
-		    "tres", (json_int_t)w[i].token_resident, "thread", (json_int_t)w[i].thread,
-		    "phone", w[i].by_phone, "home", w[i].home));
+		    "i", (int)at[k], "sender", x->sender, "slug", x->slug,
+		    "tres", (json_int_t)x->token_resident, "thread", (json_int_t)x->thread,
+		    "phone", x->by_phone, "home", x->home));
+	}
 	s = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return s;
 }
 
-int
-store_who_lookup(struct store *s, struct store_who *w, size_t n)
+/* Reads a who result; its first column is an index into at (NULL: into w). */
+static void
+who_read(struct store_who *w, size_t n, const size_t *at, const PGresult *r)
 {
-	char *doc = who_json(w, n);
-	const char *params[1] = { doc };
-	PGresult *r = db_exec_prepared(s, "who", who_sql, 1, params, NULL, NULL);
+	for (int row = 0; row < PQntuples(r); row++) {
+		size_t k = (size_t)atol(PQgetvalue(r, row, 0));
+		struct store_who *x;
 
-	free(doc);
-	if (r == NULL)
-		return -1;
-	for (int row = 0; row < PQntuples(r) && (size_t)row < n; row++) {
-		struct store_who *x = &w[atoi(PQgetvalue(r, row, 0))];
-
+		if (k >= n)
+			continue;
+		x = &w[at ? at[k] : k];
 		x->channel_id = num(r, row, 1);
 		snprintf(x->channel_kind, sizeof(x->channel_kind), "%s", PQgetvalue(r, row, 2));
 		x->resident_id = num(r, row, 3);
@@ -96,8 +123,102 @@ store_who_lookup(struct store *s, struct store_who *w, size_t n)
 		x->city_id = num(r, row, 11);
 		x->trusted = PQgetvalue(r, row, 12)[0] == 't';
 	}
+}
+
+/*
+ * The next result of the lookup pipeline, if it has rows (and the NULL
+ * that ends it consumed); NULL after recording the failure.
+ */
+static PGresult *
+pipe_rows(struct store *s, int *failed)
+{
+	PGresult *r = PQgetResult(s->conn), *extra;
+
+	while (r && (extra = PQgetResult(s->conn)) != NULL)
+		PQclear(extra);
+	if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
+		return r;
+	if (!*failed) {
+		*failed = 1;
+		if (r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+			db_fail(s, "lookup: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
+			    PQresultErrorMessage(r));
+		else
+			db_fail(s, "lookup: %s", PQerrorMessage(s->conn));
+		s->down = PQstatus(s->conn) != CONNECTION_OK;
+	}
 	PQclear(r);
-	return 0;
+	return NULL;
+}
+
+int
+store_intake_lookup(struct store *s, struct store_who *w, size_t n, struct vote_query *q, size_t m)
+{
+	size_t *gen = xcalloc(n + 1, sizeof(*gen)), *ph = xcalloc(n + 1, sizeof(*ph)), ng = 0, np = 0;
+	const char **senders = xcalloc(n + 1, sizeof(*senders));
+	struct buf arr = BUF_INIT;
+	char *doc = NULL;
+	PGresult *r;
+	int failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (phone_home(&w[i])) {
+			senders[np] = w[i].sender;
+			ph[np++] = i;
+		} else {
+			gen[ng++] = i;
+		}
+	}
+	if (db_prepare(s, "who", who_sql, 1) < 0 || db_prepare(s, "who_phone", who_phone_sql, 1) < 0 ||
+	    (m > 0 && store_vote_lookup_prepare(s) < 0) || PQenterPipelineMode(s->conn) != 1) {
+		failed = 1;
+		goto out;
+	}
+	if (ng > 0) {
+		const char *p[1] = { doc = who_json(w, gen, ng) };
+
+		PQsendQueryPrepared(s->conn, "who", 1, p, NULL, NULL, 0);
+	}
+	if (np > 0) {
+		const char *p[1];
+		int len[1], fmt[1] = { 1 };
+
+		db_text_array(&arr, senders, np);
+		p[0] = arr.data;
+		len[0] = (int)arr.len;
+		PQsendQueryPrepared(s->conn, "who_phone", 1, p, len, fmt, 0);
+	}
+	if (m > 0)
+		store_vote_lookup_send(s, q, m);
+	PQpipelineSync(s->conn);
+	if (ng > 0 && (r = pipe_rows(s, &failed)) != NULL) {
+		who_read(w, n, NULL, r);
+		PQclear(r);
+	}
+	if (np > 0 && (r = pipe_rows(s, &failed)) != NULL) {
+		who_read(w, np, ph, r);
+		PQclear(r);
+	}
+	if (m > 0 && (r = pipe_rows(s, &failed)) != NULL) {
+		store_vote_lookup_read(q, m, r);
+		PQclear(r);
+	}
+	r = PQgetResult(s->conn);
+	if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+		if (!failed)
+			db_fail(s, "lookup: %s", PQerrorMessage(s->conn));
+		failed = 1;
+		s->down = PQstatus(s->conn) != CONNECTION_OK;
+	}
+	PQclear(r);
+	PQexitPipelineMode(s->conn);
+out:
+	free(gen);
+	free(ph);
+	free(senders);
+	free(doc);
+	buf_free(&arr);
+	return failed ? -1 : 0;
 }
 
 void

@@ -442,12 +442,17 @@ static const char lookup_sql[] =
     " ORDER BY j.i, p.id DESC";
 
 int
-store_vote_lookup(struct store *s, struct vote_query *q, size_t n)
+store_vote_lookup_prepare(struct store *s)
+{
+	return db_prepare(s, "vote_lookup", lookup_sql, 2);
+}
+
+void
+store_vote_lookup_send(struct store *s, struct vote_query *q, size_t n)
 {
 	json_t *arr = json_array();
 	char days[16], *doc;
 	const char *params[2];
-	PGresult *r;
 
 	for (size_t i = 0; i < n; i++) {
 		q[i].polls = NULL;
@@ -461,16 +466,22 @@ store_vote_lookup(struct store *s, struct vote_query *q, size_t n)
 	snprintf(days, sizeof(days), "%d", POLL_LATE_DAYS);
 	params[0] = doc;
 	params[1] = days;
-	r = db_exec_prepared(s, "vote_lookup", lookup_sql, 2, params, NULL, NULL);
+	PQsendQueryPrepared(s->conn, "vote_lookup", 2, params, NULL, NULL, 0);
 	free(doc);
-	if (r == NULL)
-		return -1;
+}
+
+void
+store_vote_lookup_read(struct vote_query *q, size_t n, const PGresult *r)
+{
 	for (int row = 0; row < PQntuples(r); row++) {
-		struct vote_query *x = &q[atoi(PQgetvalue(r, row, 0))];
+		size_t at = (size_t)atoi(PQgetvalue(r, row, 0));
+		struct vote_query *x = &q[at < n ? at : 0];
 		struct vote_poll *vp;
 		json_t *opts = json_loads(PQgetvalue(r, row, 5), 0, NULL), *o;
 		size_t k;
 
+		if (at >= n)
+			continue;
 		x->polls = xreallocarray(x->polls, x->npolls + 1, sizeof(*x->polls));
 		vp = &x->polls[x->npolls++];
 		memset(vp, 0, sizeof(*vp));
@@ -483,8 +494,6 @@ store_vote_lookup(struct store *s, struct vote_query *q, size_t n)
 				vp->options[vp->noptions++] = xstrdup(json_string_value(o));
 		json_decref(opts);
 	}
-	PQclear(r);
-	return 0;
 }
 
 void

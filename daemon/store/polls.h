@@ -94,8 +94,15 @@ struct vote_query {
 	size_t		 npolls;
 };
 
-/* One query for all of them. -1 on error. */
-int store_vote_lookup(struct store *s, struct vote_query *q, size_t n);
+/*
+ * One query for all of them, sent in the intake's lookup pipeline
+ * (store_intake_lookup): prepared first (0 or -1), then sent, then its
+ * result read into q.
+ */
+int store_vote_lookup_prepare(struct store *s);
+void store_vote_lookup_send(struct store *s, struct vote_query *q, size_t n);
+struct pg_result;
+void store_vote_lookup_read(struct vote_query *q, size_t n, const struct pg_result *r);
 void store_vote_query_clear(struct vote_query *q);
 
 /*

@@ -154,7 +154,14 @@ struct store_who {
 	int		 trusted;	/* a moderator trusts this sender in this channel */
 };
 
-int store_who_lookup(struct store *s, struct store_who *w, size_t n);
+struct vote_query;
+/*
+ * Everything the intake asks before classifying a batch, in one round
+ * trip: who each sender is (w, n) and, for the m messages that may be
+ * votes, their polls (store/polls.h). 0, or -1 on failure.
+ */
+int store_intake_lookup(struct store *s, struct store_who *w, size_t n, struct vote_query *q,
+    size_t m);
 void store_who_clear(struct store_who *w);
 
 struct store_inbound {

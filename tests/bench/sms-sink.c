@@ -1,7 +1,8 @@
 /*
  * sms-sink.c — the ceiling for tests/bench/sms.sh: an HTTP receiver that
  * does nothing but answer 200, built like palierd's http role (libmicrohttpd,
- * a thread per connection, its own listening socket with a backlog of 1024).
+ * four threads serving their connections with epoll, its own listening
+ * socket with a backlog of 1024).
  *
  *   sms-sink PORT
  *
@@ -101,8 +102,9 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited by MHD's threads */
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,

@@ -7,7 +7,7 @@
 #        through bearerbox and smsbox's get-url into palierd --role http,
 #        timed until all N are committed (inbound rows, via = 'kannel');
 #        the ceiling: the same load into sms-sink (tests/bench/sms-sink.c,
-#        libmicrohttpd, thread per connection, answers 200). Target >= 80%.
+#        libmicrohttpd, 4 epoll threads like palierd, answers 200). Target >= 80%.
 #   out: N SMS queued in outgoing (answers, template sms-help: one part) for
 #        a running palierd --role deliver, with Kannel's sendsms delivering
 #        to a connected fakesmsc, timed from the queueing until Kannel has

@@ -87,13 +87,37 @@ twilio() { # twilio TOKEN-USED FORM-FIELDS... : posts them, signed with TOKEN-US
 }
 code=$(twilio tok123 "From=+33261918094" "To=+33700000000" "Body=Chat perdu, roux, répond à Caramel" "MessageSid=SM1")
 expect_eq "a signed Twilio post gets 200" "$code" "200"
+expect_eq "its answer is TwiML" "$(cat "$T_TMP/body")" '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 expect_eq "and is stored" "$(sql "SELECT body FROM posts p JOIN inbound i ON i.id = p.inbound_id WHERE i.dedup_key = 'sms:twilio:SM1'")" "Chat perdu, roux, répond à Caramel"
 code=$(twilio wrong "From=+33261918094" "To=+33700000000" "Body=x" "MessageSid=SM2")
 expect_eq "a bad Twilio signature gets 403" "$code" "403"
 code=$(curl -s -o /dev/null -w '%{http_code}' --data "From=%2B33261918094&Body=x&MessageSid=SM3" "$base/sms/twilio")
 expect_eq "a missing Twilio signature gets 403" "$code" "403"
 
+# A burst, as Kannel sends them: 300 requests, 100 at a time, every tenth
+# a retry of another (the same id, maybe while the first still waits for
+# its commit). Each is answered 200 and stored once.
+seq 1 300 | awk '{ print $1 % 10 ? $1 : $1 - 5 }' | xargs -P 100 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
+	"$base/sms/kannel?secret=s3cret&from=$ANNE&id=burst-{}&text=Rafale+{}" > "$T_TMP/burst"
+expect_eq "a burst of 300: every request gets 200" "$(sort "$T_TMP/burst" | uniq -c | awk '{ print $1, $2 }')" "300 200"
+expect_eq "each of its 270 messages is stored once" \
+	"$(sql "SELECT count(*), count(DISTINCT dedup_key) FROM inbound WHERE dedup_key LIKE 'sms:kannel:burst-%'")" "270|270"
+expect_eq "and posted once" "$(sql "SELECT count(*) FROM posts WHERE body LIKE 'Rafale %'")" "270"
+
+# Stopping while requests wait for their commit: each one answered 200 is stored.
+seq 1 200 | xargs -P 100 -I{} curl -s -o /dev/null -w '{} %{http_code}\n' \
+	"$base/sms/kannel?secret=s3cret&from=$ANNE&id=stop-{}&text=Arret+{}" > "$T_TMP/stopping" &
+burst=$!
+for ((i = 0; i < 100; i++)); do	# stopped in the middle of it
+	[ "$(grep -c ' 200$' "$T_TMP/stopping")" -ge 30 ] && break
+	sleep 0.1
+done
 stop_palierd
+wait "$burst"
+ok=$(awk '$2 == 200 { print "sms:kannel:stop-" $1 }' "$T_TMP/stopping" | sort)
+stored=$(sql "SELECT dedup_key FROM inbound WHERE dedup_key LIKE 'sms:kannel:stop-%' ORDER BY 1" | sort)
+expect_eq "stopping with requests in flight: every 200 was stored" "$(comm -23 <(echo "$ok") <(echo "$stored"))" ""
+echo "# $T_NAME: stopping: $(grep -c ' 200$' "$T_TMP/stopping") of 200 answered 200 before the stop, $(echo "$stored" | grep -c .) stored"
 expect_eq "palierd exits 0" "$PALIERD_RC" "0"
 expect_eq "no unexpected warning" "$(log_problems 'event=sms_forbidden')" ""
 
