@@ -49,21 +49,25 @@ tally() {
 }
 
 run_suite() {
-	local label=$1 bindir=$2 unitdir=$3
+	local label=$1 bindir=$2 unitdir=$3 rc
 	export PALIER_BIN=$top/$bindir
 	export CMOCKA_MESSAGE_OUTPUT=TAP
 	for t in "$unitdir"/test_*; do
 		[ -x "$t" ] || continue
 		case $(basename "$t") in *"$pattern"*) ;; *) continue ;; esac
 		log=$T_ROOT/unit-$label.log
-		"$t" >"$log" 2>&1; tally "$label" "$(basename "$t")" "$log" $?
+		"$t" >"$log" 2>&1
+		rc=$?	# before any expansion below: $(basename) would reset it
+		tally "$label" "$(basename "$t")" "$log" "$rc"
 	done
 	for t in tests/integration/*.sh; do
 		case $(basename "$t") in *"$pattern"*) ;; *) continue ;; esac
 		export T_TMP=$T_ROOT/$label-$(basename "$t" .sh)
 		mkdir -p "$T_TMP"; chmod 755 "$T_TMP"
 		log=$T_ROOT/int-$label.log
-		timeout 600 bash "$t" >"$log" 2>&1; tally "$label" "$(basename "$t")" "$log" $?
+		timeout 600 bash "$t" >"$log" 2>&1
+		rc=$?
+		tally "$label" "$(basename "$t")" "$log" "$rc"
 	done
 }
 

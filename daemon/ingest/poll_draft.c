@@ -107,8 +107,10 @@ poll_draft_parse(const char *subject, const char *body, struct poll_draft *d)
 		const char *l = line;
 
 		p += n + (p[n] == '\n');
-		if (*l == '>')
-			break;		/* quoted text: the publisher's own lines are above */
+		if (*l == '>') {	/* quoted text: the publisher's own lines are above */
+			free(line);
+			break;
+		}
 		size_t punct = *l ? 1 + strspn(l + 1, " \t") : 0;
 
 		if (isdigit((unsigned char)l[0]) && l[punct] != '\0' && strchr(".):-", l[punct]) != NULL) {
