@@ -110,10 +110,38 @@ is_space_cp(utf8proc_int32_t cp)
 	    (cp >= 0x2000 && cp <= 0x200a) || cp == 0x3000;
 }
 
+/*
+ * NFC may change or combine only characters from U+0300 on (the combining
+ * accents are the first), so a text of characters below it is NFC already;
+ * so are the dashes, quotes and dots of U+2010-U+2027 that phones put in
+ * French texts. The unit test checks every character and pair of them.
+ */
+int
+utf8_nfc_quick(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+
+	while (*p) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((k = utf8proc_iterate(p, -1, &cp)) <= 0)
+			return 0;
+		if (cp >= 0x300 && (cp < 0x2010 || cp > 0x2027))
+			return 0;
+		p += k;
+	}
+	return 1;
+}
+
 char *
 utf8_clean_space(const char *s)
 {
-	utf8proc_uint8_t *nfc = utf8proc_NFC((const utf8proc_uint8_t *)s);
+	utf8proc_uint8_t *nfc = utf8_nfc_quick(s) ? NULL : utf8proc_NFC((const utf8proc_uint8_t *)s);
 	const utf8proc_uint8_t *p = nfc ? nfc : (const utf8proc_uint8_t *)s;
 	struct buf b = BUF_INIT;
 	int pending = 0;

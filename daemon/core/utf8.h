@@ -17,5 +17,7 @@ char *utf8_from_cp1252(const char *s, size_t n, size_t *outlen);
 char *utf8_fold(const char *s);
 /* NFC copy with every run of white space (including no-break spaces) made one space, trimmed. Caller frees. */
 char *utf8_clean_space(const char *s);
+/* 1 if s (UTF-8) is surely in NFC already, without normalizing it; 0 if it may not be. */
+int utf8_nfc_quick(const char *s);
 
 #endif

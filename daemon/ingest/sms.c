@@ -35,10 +35,11 @@ dedup_key(const struct sms_in *sms)
 	return xasprintf("sms:%s:sha256:%s", sms->via, hex);
 }
 
+/* text: normalized */
 static void
 command_of(struct intake_item *it, const char *text)
 {
-	switch (sms_command(text)) {
+	switch (sms_command_normalized(text)) {
 	case SMS_CMD_STOP:
 		it->command = "stop";
 		it->answer = "sms-stop";

@@ -139,9 +139,19 @@ strip_format(const char *text)
 	int after_pict = 0;
 
 	while (p < end) {
-		int32_t cp = next_cp(&p, end);
+		int32_t cp;
 		utf8proc_uint8_t enc[4];
 
+		if (*p < 0x80) {	/* ASCII: what cleaned() makes of it, without the tables */
+			if (*p >= 0x20 && *p < 0x7f)
+				buf_putc(&b, (char)*p);
+			else if (*p >= 0x09 && *p <= 0x0d)
+				buf_putc(&b, ' ');
+			p++;
+			after_pict = 0;
+			continue;
+		}
+		cp = next_cp(&p, end);
 		if (cp == DROPPED || (cp = cleaned(cp, after_pict, p, end)) == DROPPED)
 			continue;
 		after_pict = is_pictograph(cp) || (after_pict && is_pict_modifier(cp));
@@ -298,7 +308,17 @@ is_bare_question(const char *norm, const char *folded)
 enum sms_command
 sms_command(const char *text)
 {
-	char *norm = sms_normalize(text), *folded = sms_fold(norm);
+	char *norm = sms_normalize(text);
+	enum sms_command cmd = sms_command_normalized(norm);
+
+	free(norm);
+	return cmd;
+}
+
+enum sms_command
+sms_command_normalized(const char *norm)
+{
+	char *folded = sms_fold(norm);
 	char *words = words_of(folded);
 	enum sms_command cmd = SMS_CMD_NONE;
 
@@ -311,7 +331,6 @@ sms_command(const char *text)
 		cmd = SMS_CMD_HELP;
 	free(words);
 	free(folded);
-	free(norm);
 	return cmd;
 }
 

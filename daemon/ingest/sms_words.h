@@ -61,6 +61,8 @@ char *sms_fold(const char *normalized);
  * word does: "Stop aux incivilités dans le hall" is a post, SMS_CMD_NONE.
  */
 enum sms_command sms_command(const char *text);
+/* The same, for a text sms_normalize() made already. */
+enum sms_command sms_command_normalized(const char *norm);
 
 /*
  * Whether text is a vote for one of options[0..noptions-1] (labels as shown

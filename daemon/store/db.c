@@ -269,7 +269,7 @@ put_be32(struct buf *b, uint32_t v)
 }
 
 void
-db_text_array(struct buf *b, const char *const *v, size_t n)
+db_array(struct buf *b, unsigned oid, const char *const *v, const size_t *len, size_t n)
 {
 	int nulls = 0;
 
@@ -277,14 +277,14 @@ db_text_array(struct buf *b, const char *const *v, size_t n)
 		nulls |= v[i] == NULL;
 	put_be32(b, 1);			/* dimensions */
 	put_be32(b, (uint32_t)nulls);	/* flags: has NULLs */
-	put_be32(b, 25);		/* element type: text */
+	put_be32(b, oid);		/* element type */
 	put_be32(b, (uint32_t)n);	/* length of the dimension */
 	put_be32(b, 1);			/* its lower bound */
 	for (size_t i = 0; i < n; i++) {
-		size_t len = v[i] ? strlen(v[i]) : 0;
+		size_t k = v[i] == NULL ? 0 : len ? len[i] : strlen(v[i]);
 
-		put_be32(b, v[i] ? (uint32_t)len : UINT32_MAX);	/* -1: NULL */
-		if (len > 0)
-			buf_append(b, v[i], len);
+		put_be32(b, v[i] ? (uint32_t)k : UINT32_MAX);	/* -1: NULL */
+		if (k > 0)
+			buf_append(b, v[i], k);
 	}
 }

@@ -45,10 +45,14 @@ void db_rollback(struct store *s);
 /* Records a failure of ours (not the database's) in s. */
 void db_fail(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
- * A one-dimensional text[] parameter in PostgreSQL's binary form, into b
- * (pass it with format 1; NULL elements allowed): no quoting to get wrong.
+ * A one-dimensional array parameter in PostgreSQL's binary form, into b
+ * (pass it with format 1): no quoting to get wrong. Elements of type oid
+ * (DB_TEXT or DB_BYTEA) given by their bytes: v[i] NULL for SQL NULL,
+ * len[i] their length (len NULL: each a string).
  */
-void db_text_array(struct buf *b, const char *const *v, size_t n);
+#define DB_BYTEA	17
+#define DB_TEXT		25
+void db_array(struct buf *b, unsigned oid, const char *const *v, const size_t *len, size_t n);
 /* Copies a field into a new string; NULL for SQL NULL. */
 char *db_strdup(const PGresult *r, int row, int col);
 

@@ -183,7 +183,7 @@ store_intake_lookup(struct store *s, struct store_who *w, size_t n, struct vote_
 		const char *p[1];
 		int len[1], fmt[1] = { 1 };
 
-		db_text_array(&arr, senders, np);
+		db_array(&arr, DB_TEXT, senders, NULL, np);
 		p[0] = arr.data;
 		len[0] = (int)arr.len;
 		PQsendQueryPrepared(s->conn, "who_phone", 1, p, len, fmt, 0);
@@ -320,6 +320,42 @@ static const char lean_sql[] =
 
 #define NLEAN 24
 
+/*
+ * The lean items of a batch in one statement: each of lean_sql's
+ * parameters an array with a row per item, so that PostgreSQL starts one
+ * plan for them all. Its rows: the item's ordinal, its inbound id and post
+ * id; a duplicate has no row. No two items may share a dedup key.
+ */
+static const char lean_many_sql[] =
+    "WITH j AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    "   $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[],"
+    "   $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],"
+    "   $20::text[], $21::text[], $22::text[], $23::text[], $24::text[]) WITH ORDINALITY"
+    "   AS j(source, via, dedup_key, envelope_from, recipient, sender, subject, raw, disposition,"
+    "     note, att, channel, kind, status, reason, topic, tags, resident, publisher, author,"
+    "     post_subject, body, thread, verified, i)),"
+    " ins AS (INSERT INTO inbound (source, via, dedup_key, envelope_from, recipient, sender, subject,"
+    "   raw, disposition, note)"
+    "   SELECT source, via, dedup_key, envelope_from, recipient, sender, subject, raw, disposition,"
+    "     note FROM j ORDER BY i"
+    "   ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key),"
+    " att AS (INSERT INTO attachments (inbound_id, filename, content_type, size)"
+    "   SELECT ins.id, a->>'filename', a->>'type', (a->>'size')::bigint"
+    "   FROM ins JOIN j USING (dedup_key), jsonb_array_elements(j.att::jsonb) a"
+    "   WHERE j.att IS NOT NULL),"
+    " post AS (INSERT INTO posts (inbound_id, channel_id, kind, status, reason, topic, tags,"
+    "   source, resident_id, publisher_id, author, sender, subject, body, thread_id, decided_at,"
+    "   author_verified)"
+    "   SELECT ins.id, j.channel::bigint, j.kind, j.status, j.reason, j.topic,"
+    "     ARRAY(SELECT jsonb_array_elements_text(coalesce(j.tags::jsonb, '[]'))),"
+    "     j.source, j.resident::bigint, j.publisher::bigint, j.author, j.sender, j.post_subject,"
+    "     j.body, j.thread::bigint, CASE WHEN j.status <> 'held' THEN now() END,"
+    "     j.verified::boolean"
+    "   FROM ins JOIN j USING (dedup_key) WHERE j.kind IS NOT NULL ORDER BY j.i"
+    "   RETURNING id, inbound_id)"
+    " SELECT j.i, ins.id, post.id FROM j JOIN ins USING (dedup_key)"
+    "   LEFT JOIN post ON post.inbound_id = ins.id";
+
 static int
 is_lean(const struct store_inbound *it)
 {
@@ -429,6 +465,114 @@ send_item(struct store *s, const struct store_inbound *it)
 	}
 }
 
+/* Whether an item may go in lean_many_sql's statement. */
+static int
+many_ok(const struct store_inbound *it)
+{
+	const char *name, *sql;
+
+	return is_lean(it) && store_poll_statement(it, &name, &sql, NULL, NULL, NULL, NULL) == 0;
+}
+
+/*
+ * Marks in many[] the items that go in one lean_many_sql statement: lean
+ * ones, each dedup key once (a repeat goes alone, after it, and finds it
+ * written). Returns how many; fewer than 2 are not worth it (0).
+ */
+static size_t
+choose_many(const struct store_inbound *items, size_t n, char *many)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		many[i] = many_ok(&items[i]);
+		for (size_t k = 0; k < i && many[i]; k++)
+			if (many[k] && strcmp(items[k].dedup_key, items[i].dedup_key) == 0)
+				many[i] = 0;
+		m += many[i];
+	}
+	if (m < 2) {
+		memset(many, 0, n);
+		m = 0;
+	}
+	return m;
+}
+
+#define NMANY	NLEAN
+
+/* Sends the marked items' lean_many_sql statement; arrays are its parameters' storage. */
+static void
+send_many(struct store *s, const struct store_inbound *items, size_t n, const char *many,
+    struct buf arrays[NMANY])
+{
+	const char **col = xcalloc(n * NMANY, sizeof(*col));
+	size_t *rawlen = xcalloc(n, sizeof(*rawlen)), m = 0;
+	char (*ids)[8][24] = xcalloc(n, sizeof(*ids));
+	const char *p[NMANY];
+	int lengths[NMANY], formats[NMANY];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *v[NPARAMS];
+		int vl[NPARAMS], vf[NPARAMS];
+
+		if (!many[i])
+			continue;
+		write_params(&items[i], v, ids[i], vl, vf);
+		lean_params(v, vl, vf);
+		for (int c = 0; c < NMANY; c++)
+			col[c * n + m] = v[c];
+		rawlen[m++] = items[i].rawlen;
+	}
+	for (int c = 0; c < NMANY; c++) {
+		db_array(&arrays[c], c == 7 ? DB_BYTEA : DB_TEXT, &col[c * n], c == 7 ? rawlen : NULL, m);
+		p[c] = arrays[c].data;
+		lengths[c] = (int)arrays[c].len;
+		formats[c] = 1;
+	}
+	PQsendQueryPrepared(s->conn, "inbound_many", NMANY, p, lengths, formats, 0);
+	free(col);
+	free(rawlen);
+	free(ids);
+}
+
+/* Reads lean_many_sql's rows into the marked items: those without one are duplicates. */
+static void
+many_result(struct store *s, struct store_inbound *items, size_t n, const char *many, int *failed)
+{
+	PGresult *r = PQgetResult(s->conn), *extra;
+	size_t *at = xcalloc(n + 1, sizeof(*at)), m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (many[i]) {
+			at[m++] = i;
+			items[i].inbound_id = items[i].post_id = 0;
+			items[i].duplicate = 1;
+		}
+	if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
+		for (int row = 0; row < PQntuples(r); row++) {
+			size_t k = (size_t)atol(PQgetvalue(r, row, 0)) - 1;
+
+			if (k >= m)
+				continue;
+			items[at[k]].inbound_id = num(r, row, 1);
+			items[at[k]].post_id = num(r, row, 2);
+			items[at[k]].duplicate = 0;
+		}
+	} else if (!*failed) {
+		*failed = 1;
+		if (r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+			db_fail(s, "inbound: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
+			    PQresultErrorMessage(r));
+		else
+			db_fail(s, "inbound: %s", PQerrorMessage(s->conn));
+		s->down = PQstatus(s->conn) != CONNECTION_OK;
+	}
+	PQclear(r);
+	while (r && (extra = PQgetResult(s->conn)) != NULL)
+		PQclear(extra);
+	free(at);
+}
+
 /* Whether the batch publishes a post (or approves one): the fan-out has work. */
 static int
 publishes(const struct store_inbound *items, size_t n)
@@ -448,30 +592,48 @@ static int
 write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 {
 	int failed = 0, notify = publishes(items, n);
+	char *many = xcalloc(n, 1);
+	size_t nmany = choose_many(items, n, many);
+	struct buf arrays[NMANY];
 	PGresult *r;
 
+	for (int c = 0; c < NMANY; c++)
+		arrays[c] = (struct buf)BUF_INIT;
 	if (db_prepare(s, "inbound", write_sql, NPARAMS) < 0 ||
-	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0)
-		return -1;
+	    db_prepare(s, "inbound_lean", lean_sql, NLEAN) < 0 ||
+	    (nmany > 0 && db_prepare(s, "inbound_many", lean_many_sql, NMANY) < 0)) {
+		failed = 1;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {	/* what the pipeline will need, prepared before it */
 		const char *name, *sql;
 		int np = store_poll_statement(&items[i], &name, &sql, NULL, NULL, NULL, NULL);
 
-		if (np > 0 && db_prepare(s, name, sql, np) < 0)
-			return -1;
+		if (np > 0 && db_prepare(s, name, sql, np) < 0) {
+			failed = 1;
+			goto out;
+		}
 	}
-	if (PQenterPipelineMode(s->conn) != 1)
-		return -1;
+	if (PQenterPipelineMode(s->conn) != 1) {
+		failed = 1;
+		goto out;
+	}
 	PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	if (nmany > 0)
+		send_many(s, items, n, many, arrays);
 	for (size_t i = 0; i < n; i++)
-		send_item(s, &items[i]);
+		if (!many[i])
+			send_item(s, &items[i]);
 	if (notify)	/* heard by the fan-out at the commit */
 		PQsendQueryParams(s->conn, "NOTIFY " FANOUT_CHANNEL, 0, NULL, NULL, NULL, NULL, 0);
 	PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	PQpipelineSync(s->conn);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
+	if (nmany > 0)
+		many_result(s, items, n, many, &failed);
 	for (size_t i = 0; i < n; i++)
-		pipe_result(s, PGRES_TUPLES_OK, &items[i], &failed);
+		if (!many[i])
+			pipe_result(s, PGRES_TUPLES_OK, &items[i], &failed);
 	if (notify)
 		pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
@@ -482,6 +644,10 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	PQexitPipelineMode(s->conn);
 	if (failed)
 		db_rollback(s);
+out:
+	for (int c = 0; c < NMANY; c++)
+		buf_free(&arrays[c]);
+	free(many);
 	return failed ? -1 : 0;
 }
 

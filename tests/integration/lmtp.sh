@@ -80,6 +80,13 @@ expect_eq "one reply per recipient, in order" \
 	"$(printf '%s\n' "$out" | grep -oE "^<-  250 2.0.0 <[^>]*>" | sed 's/.*<//; s/>//' | tr '\n' ' ')" \
 	"residence-les-tilleuls@$D centre-ville@$D saint-aubin-sur-loire@$D "
 expect_eq "three posts" "$(sql "SELECT count(*) FROM posts WHERE subject = 'Trois'")" "3"
+expect_eq "each in its channel, with its own inbound row, its status and its text" \
+	"$(sql "SELECT c.slug, p.status, p.author, p.body, i.recipient, i.disposition FROM posts p
+		JOIN channels c ON c.id = p.channel_id JOIN inbound i ON i.id = p.inbound_id
+		WHERE p.subject = 'Trois' ORDER BY p.id")" \
+	"residence-les-tilleuls|published|Émilie Pichon|trois canaux|residence-les-tilleuls@$D|post
+centre-ville|published|Émilie Pichon|trois canaux|centre-ville@$D|post
+saint-aubin-sur-loire|published|Émilie Pichon|trois canaux|saint-aubin-sur-loire@$D|post"
 
 # An auto-reply: stored, never posted.
 out=$(lmtp --from emilie.pichon99@example.org --to residence-les-tilleuls@$D \

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "core/utf8.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -310,6 +312,65 @@ test_clean_space_invalid(void **state)
 	free(got);
 }
 
+static size_t
+encode(int32_t cp, char *out)
+{
+	size_t n = (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out);
+
+	out[n] = '\0';
+	return n;
+}
+
+static int
+nfc_same(const char *s)
+{
+	char *nfc = (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+	int same = nfc && strcmp(nfc, s) == 0;
+
+	free(nfc);
+	return same;
+}
+
+/*
+ * utf8_nfc_quick's promise, checked against utf8proc: every character it
+ * accepts is its own NFC, with combining class 0, and so is every pair of
+ * them (NFC works on a starter and what follows it: pairs are enough).
+ */
+static void
+test_nfc_quick(void **state)
+{
+	int32_t *set = calloc(0x110000, sizeof(*set));
+	size_t n = 0, bad = 0;
+	char a[8], pair[16];
+
+	(void)state;
+	for (int32_t cp = 1; cp < 0x110000; cp++) {
+		if (cp >= 0xd800 && cp < 0xe000)
+			continue;
+		encode(cp, a);
+		if (utf8_nfc_quick(a))
+			set[n++] = cp;
+	}
+	assert_true(n > 700);	/* ASCII, Latin-1, Latin Extended, the quotes */
+	for (size_t i = 0; i < n; i++) {
+		encode(set[i], a);
+		if (!nfc_same(a) || utf8proc_get_property(set[i])->combining_class != 0)
+			bad++;
+		for (size_t j = 0; j < n; j++) {
+			size_t k = encode(set[i], pair);
+
+			encode(set[j], pair + k);
+			if (!nfc_same(pair) && bad++ < 5)
+				print_error("U+%04X U+%04X changes under NFC\n", (unsigned)set[i], (unsigned)set[j]);
+		}
+	}
+	free(set);
+	assert_int_equal(bad, 0);
+	assert_false(utf8_nfc_quick("e\xcc\x81"));		/* e + combining acute */
+	assert_false(utf8_nfc_quick("caf\xe9"));		/* not UTF-8 */
+	assert_true(utf8_nfc_quick("l\xe2\x80\x99\xc3\xa9t\xc3\xa9 \xe2\x80\xa6"));
+}
+
 int
 main(void)
 {
@@ -324,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_clean_space),
 		cmocka_unit_test(test_clean_space_invalid),
+		cmocka_unit_test(test_nfc_quick),
 	};
 
 	return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);
