@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +41,14 @@ struct http_server {
 	struct MHD_Daemon	*mhd;
 	int			 fd;
 	struct http_ctx		 ctx;
-	atomic_int		 waiting;	/* connections suspended for the intake */
+	/*
+	 * Connections suspended for the intake, from their suspension until
+	 * their handler runs again (MHD_stop_daemon must not find one: it
+	 * aborts), and whether we stop (then none is suspended any more).
+	 */
+	pthread_mutex_t		 mu;
+	int			 waiting;
+	int			 stopping;
 };
 
 /* One request in flight: its raw URI and its body so far. */
@@ -67,6 +74,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return p;
 }
 
+static void unwait(struct http_server *h);
+
 static void
 on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
 {
@@ -74,8 +83,10 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTer
 
 	if (p == NULL)
 		return;
-	if (p->resp.job)	/* a connection closed while resumed, before its answer */
+	if (p->resp.job) {	/* a connection closed while resumed, before its answer */
 		http_sms_answer(&p->resp);
+		unwait(p->h);
+	}
 	buf_free(&p->resp.body);
 	free(p->uri);
 	buf_free(&p->body);
@@ -88,10 +99,30 @@ static void
 job_done(void *arg)
 {
 	struct pending *p = arg;
-	struct http_server *h = p->h;
 
 	MHD_resume_connection(p->conn);
-	atomic_fetch_sub(&h->waiting, 1);	/* p may be gone from here on */
+}
+
+/* Whether a connection may wait for the intake: not once we stop. */
+static int
+may_wait(struct http_server *h)
+{
+	int ok;
+
+	pthread_mutex_lock(&h->mu);
+	if ((ok = !h->stopping))
+		h->waiting++;
+	pthread_mutex_unlock(&h->mu);
+	return ok;
+}
+
+/* A resumed connection's handler has run (or it closed): it no longer waits. */
+static void
+unwait(struct http_server *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->waiting--;
+	pthread_mutex_unlock(&h->mu);
 }
 
 static void
@@ -170,6 +201,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (p->resp.job) {	/* resumed: the intake is done with it */
 		http_sms_answer(&p->resp);
+		unwait(h);
 	} else if (p->too_big) {
 		p->resp.status = 413;
 		buf_puts(&p->resp.body, "request too large\n");
@@ -178,13 +210,14 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		build_request(c, p, method, url, &req);
 		http_route(&h->ctx, &req, &p->resp);
 		request_clear(&req);
-		if (p->resp.job) {
+		if (p->resp.job && may_wait(h)) {
 			/* Suspended before it is queued: the writer may resume it at once. */
-			atomic_fetch_add(&h->waiting, 1);
 			MHD_suspend_connection(c);
 			ingest_sms_submit(h->ctx.opts.intake, p->resp.job, job_done, p);
 			return MHD_YES;
 		}
+		if (p->resp.job)	/* stopping: never queued, so 503 */
+			http_sms_answer(&p->resp);
 	}
 	rc = respond(c, &p->resp);
 	buf_free(&p->resp.body);
@@ -208,6 +241,7 @@ http_start(const struct http_opts *o, char **err)
 
 	h->ctx.opts = *o;
 	pthread_mutex_init(&h->ctx.store_mu, NULL);
+	pthread_mutex_init(&h->mu, NULL);
 	if ((h->fd = net_listen(o->listen, 1024, err)) < 0) {
 		free(h);
 		return NULL;
@@ -243,11 +277,18 @@ http_stop(struct http_server *h)
 	 * suspended.
 	 */
 	MHD_quiesce_daemon(h->mhd);
-	while (atomic_load(&h->waiting) > 0)
+	pthread_mutex_lock(&h->mu);
+	h->stopping = 1;
+	while (h->waiting > 0) {
+		pthread_mutex_unlock(&h->mu);
 		usleep(10 * 1000);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
 	MHD_stop_daemon(h->mhd);
 	close(h->fd);
 	store_close(h->ctx.store);
 	pthread_mutex_destroy(&h->ctx.store_mu);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
