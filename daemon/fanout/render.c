@@ -33,15 +33,6 @@ static void addr_token(struct buf *out, const struct sender_opts *o, const char 
     enum token_kind kind, long a, long b);
 
 static json_t *
-str_of(struct buf *b)
-{
-	json_t *j = json_string(buf_cstr(b));
-
-	buf_reset(b);
-	return j ? j : json_string("");
-}
-
-static json_t *
 resident_json(const struct sender_opts *o, const struct store_out *m)
 {
 	struct buf b = BUF_INIT;
@@ -53,11 +44,11 @@ resident_json(const struct sender_opts *o, const struct store_out *m)
 		json_object_set_new(r, "frequency", json_null());
 	} else {
 		words_frequency(&b, m->resident_digest, o->cfg);
-		json_object_set_new(r, "frequency", str_of(&b));
+		json_object_set_new(r, "frequency", tpl_str_take(&b));
 	}
 	if (m->resident_building) {
 		buf_printf(&b, "%s@%s", m->resident_building, o->cfg->mail_domain);
-		json_object_set_new(r, "post_address", str_of(&b));
+		json_object_set_new(r, "post_address", tpl_str_take(&b));
 	}
 	buf_free(&b);
 	return r;
@@ -77,7 +68,7 @@ post_json(const struct store_out *m)
 	json_object_set_new(p, "subject", json_string(m->c->post_subject ? m->c->post_subject : ""));
 	json_object_set_new(p, "author", json_string(m->c->post_author ? m->c->post_author : ""));
 	words_date(&b, (time_t)m->c->post_time, 1);
-	json_object_set_new(p, "date", str_of(&b));
+	json_object_set_new(p, "date", tpl_str_take(&b));
 	json_object_set_new(p, "text", json_string(m->c->post_body ? m->c->post_body : ""));
 	buf_free(&b);
 	return p;
@@ -91,9 +82,9 @@ bulletin_json(const struct store_out *m)
 
 	json_object_set_new(p, "sender", json_string(m->c->post_author ? m->c->post_author : ""));
 	words_scope(&b, m->c->channel_kind, m->c->channel_name ? m->c->channel_name : "");
-	json_object_set_new(p, "scope", str_of(&b));
+	json_object_set_new(p, "scope", tpl_str_take(&b));
 	words_date(&b, (time_t)m->c->post_time, 0);
-	json_object_set_new(p, "date", str_of(&b));
+	json_object_set_new(p, "date", tpl_str_take(&b));
 	json_object_set_new(p, "subject", json_string(m->c->post_subject ? m->c->post_subject : ""));
 	json_object_set_new(p, "text", json_string(m->c->post_body ? m->c->post_body : ""));
 	json_object_set_new(p, "can_reply", json_true());
@@ -112,7 +103,7 @@ held_json(const struct store_out *m)
 	json_object_set_new(p, "sender", json_string(m->c->post_sender ? m->c->post_sender : ""));
 	json_object_set_new(p, "channel", json_string(m->c->channel_name ? m->c->channel_name : ""));
 	words_date(&b, (time_t)m->c->post_time, 1);
-	json_object_set_new(p, "date", str_of(&b));
+	json_object_set_new(p, "date", tpl_str_take(&b));
 	json_object_set_new(p, "subject", json_string(m->c->post_subject ? m->c->post_subject : ""));
 	json_object_set_new(p, "reason", json_string(m->c->post_reason ? m->c->post_reason : ""));
 	json_object_set_new(p, "text", json_string(m->c->post_body ? m->c->post_body : ""));
@@ -179,19 +170,19 @@ digest_json(const struct sender_opts *o, const struct store_out *m, json_t *cont
 		json_object_set(item, "author", json_object_get(p, "author"));
 		json_object_set(item, "text", json_object_get(p, "text"));
 		words_date(&b, (time_t)json_integer_value(json_object_get(p, "at")), 1);
-		json_object_set_new(item, "date", str_of(&b));
+		json_object_set_new(item, "date", tpl_str_take(&b));
 		addr_token(&b, o, "reply", TOKEN_REPLY, m->resident_id,
 		    (long)json_integer_value(json_object_get(p, "thread")));
-		json_object_set_new(item, "reply", str_of(&b));
+		json_object_set_new(item, "reply", tpl_str_take(&b));
 		json_array_append_new(json_object_get(topic, "posts"), item);
 	}
 	json_object_set_new(d, "sections", sections);
 	render_poll_digest(o, m, content, d);
 	buf_puts(&b, strcmp(m->resident_digest ? m->resident_digest : "", "weekly") == 0 ?
 	    "de la semaine" : "du jour");
-	json_object_set_new(d, "period", str_of(&b));
+	json_object_set_new(d, "period", tpl_str_take(&b));
 	buf_printf(&b, "%zu message%s", n, n > 1 ? "s" : "");
-	json_object_set_new(d, "summary", str_of(&b));
+	json_object_set_new(d, "summary", tpl_str_take(&b));
 	buf_free(&b);
 }
 

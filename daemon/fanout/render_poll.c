@@ -42,15 +42,6 @@ render_poll_percent(struct buf *out, long long part, long long whole)
 	buf_printf(out, "%lld %%", whole > 0 ? (part * 100 + whole / 2) / whole : 0);
 }
 
-static json_t *
-str_of(struct buf *b)
-{
-	json_t *j = json_string(buf_cstr(b));
-
-	buf_reset(b);
-	return j ? j : json_string("");
-}
-
 /* "1, 2 ou 3" (with the code: "A1, A2 ou A3"). */
 static void
 choices(struct buf *out, const char *code, size_t n)
@@ -80,7 +71,7 @@ set_date(json_t *o, const char *key, const json_t *epoch, int with_time)
 	if (!json_is_integer(epoch))
 		return;
 	words_date(&b, (time_t)json_integer_value(epoch), with_time);
-	json_object_set_new(o, key, str_of(&b));
+	json_object_set_new(o, key, tpl_str_take(&b));
 	buf_free(&b);
 }
 
@@ -100,14 +91,14 @@ poll_view(const struct sender_opts *o, const struct store_out *m, const json_t *
 	json_object_set_new(v, "code", json_string(code));
 	json_object_set_new(v, "options", numbered(opts, code));
 	choices(&b, code, json_array_size(opts));
-	json_object_set_new(v, "choices", str_of(&b));
+	json_object_set_new(v, "choices", tpl_str_take(&b));
 	set_date(v, "closes", json_object_get(p, "closes"), 1);
 	set_date(v, "closed", json_object_get(p, "closed"), 1);
 	if (m->resident_id && json_is_integer(json_object_get(p, "id"))) {
 		token_make(o->key, TOKEN_VOTE, (uint64_t)m->resident_id,
 		    (uint64_t)json_integer_value(json_object_get(p, "id")), tok);
 		buf_printf(&b, "vote+%s@%s", tok, o->cfg->mail_domain);
-		json_object_set_new(v, "address", str_of(&b));
+		json_object_set_new(v, "address", tpl_str_take(&b));
 	}
 	buf_free(&b);
 	return v;
@@ -126,23 +117,23 @@ results_view(const struct sender_opts *o, const json_t *p)
 	json_object_set(v, "question", json_object_get(p, "question"));
 	json_object_set(v, "sender", json_object_get(p, "sender"));
 	render_poll_count(&b, electorate);
-	json_object_set_new(v, "electorate", str_of(&b));
+	json_object_set_new(v, "electorate", tpl_str_take(&b));
 	render_poll_count(&b, voted);
-	json_object_set_new(v, "voted", str_of(&b));
+	json_object_set_new(v, "voted", tpl_str_take(&b));
 	render_poll_percent(&b, voted, electorate);
-	json_object_set_new(v, "turnout", str_of(&b));
+	json_object_set_new(v, "turnout", tpl_str_take(&b));
 	json_array_foreach(json_object_get(p, "options"), i, x) {
 		long long n = json_integer_value(json_object_get(x, "votes"));
 
 		render_poll_percent(&b, n, voted);
 		json_array_append_new(opts, json_pack("{s:O, s:I, s:o}", "label",
-		    json_object_get(x, "label"), "votes", (json_int_t)n, "percent", str_of(&b)));
+		    json_object_get(x, "label"), "votes", (json_int_t)n, "percent", tpl_str_take(&b)));
 	}
 	json_object_set_new(v, "options", opts);
 	set_date(v, "closed", json_object_get(p, "closed_at"), 1);
 	buf_printf(&b, "%s/polls/%lld", o->cfg->http_public_url,
 	    (long long)json_integer_value(json_object_get(p, "id")));
-	json_object_set_new(v, "url", str_of(&b));
+	json_object_set_new(v, "url", tpl_str_take(&b));
 	buf_free(&b);
 	return v;
 }
@@ -188,7 +179,7 @@ draft_data(const struct sender_opts *o, const struct store_out *m, const json_t 
 	view = poll_view(o, m, poll);
 	json_object_set_new(d, "poll", view);
 	words_scope(&b, m->c->channel_kind, m->c->channel_name ? m->c->channel_name : "");
-	json_object_set_new(d, "scope", str_of(&b));
+	json_object_set_new(d, "scope", tpl_str_take(&b));
 	example = json_pack("{s:{s:s}, s:O}", "resident", "name", "(nom de l'habitant)", "poll", view);
 	json_object_set_new(d, "preview", json_pack("{s:o, s:o}",
 	    "sms", rendered(o, "poll-invite.sms", example), "text", rendered(o, "poll-invite.txt", example)));
@@ -196,7 +187,7 @@ draft_data(const struct sender_opts *o, const struct store_out *m, const json_t 
 	token_make(o->key, TOKEN_POLL, (uint64_t)json_integer_value(json_object_get(content, "publisher")),
 	    (uint64_t)json_integer_value(json_object_get(poll, "id")), tok);
 	buf_printf(&b, "sondage+%s@%s", tok, o->cfg->mail_domain);
-	json_object_set_new(d, "confirm_address", str_of(&b));
+	json_object_set_new(d, "confirm_address", tpl_str_take(&b));
 	buf_free(&b);
 	return xstrdup("poll-draft");
 }

@@ -919,6 +919,15 @@ render_run(const struct tpl *t, const json_t *data, struct buf *out, int strict,
 	return 0;
 }
 
+json_t *
+tpl_str_take(struct buf *b)
+{
+	json_t *j = json_string(buf_cstr(b));
+
+	buf_reset(b);
+	return j ? j : json_string("");
+}
+
 int
 tpl_render(const struct tpl *t, const json_t *data, struct buf *out)
 {

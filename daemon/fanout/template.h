@@ -79,6 +79,8 @@ enum tpl_context tpl_context_of(const struct tpl *t);
  * left as it was).
  */
 int tpl_render(const struct tpl *t, const json_t *data, struct buf *out);
+/* b's text as a JSON string for a template's data ("" if it is not UTF-8); b emptied. */
+json_t *tpl_str_take(struct buf *b);
 
 /*
  * Loads every *.txt, *.html, *.subject and *.sms file of dir. Returns the

@@ -21,15 +21,6 @@
 #define ROW_H		96	/* a label line, then its bar */
 #define BAR_MAX		420	/* the longest bar; its figures follow it */
 
-static json_t *
-str_of(struct buf *b)
-{
-	json_t *j = json_string(buf_cstr(b));
-
-	buf_reset(b);
-	return j;
-}
-
 /* The template's data from the tally (borrowed). */
 static json_t *
 page_data(const json_t *t)
@@ -49,7 +40,7 @@ page_data(const json_t *t)
 
 		render_poll_percent(&b, v, voted);
 		json_array_append_new(opts, json_pack("{s:O, s:I, s:o, s:I, s:I, s:I, s:I, s:I}",
-		    "label", json_object_get(x, "label"), "votes", (json_int_t)v, "percent", str_of(&b),
+		    "label", json_object_get(x, "label"), "votes", (json_int_t)v, "percent", tpl_str_take(&b),
 		    "label_y", (json_int_t)(i * ROW_H + 30), "bar_y", (json_int_t)(i * ROW_H + 44),
 		    "bar_width", (json_int_t)(v > 0 && w == 0 ? 1 : w), "text_x", (json_int_t)(w + 12),
 		    "text_y", (json_int_t)(i * ROW_H + 72)));
@@ -58,20 +49,20 @@ page_data(const json_t *t)
 	json_object_set(p, "sender", json_object_get(t, "sender"));
 	words_scope(&b, json_string_value(json_object_get(t, "channel_kind")),
 	    json_string_value(json_object_get(t, "channel_name")));
-	json_object_set_new(p, "scope", str_of(&b));
+	json_object_set_new(p, "scope", tpl_str_take(&b));
 	json_object_set_new(p, "closed", json_boolean(json_is_true(json_object_get(t, "closed"))));
 	if (json_is_integer(json_object_get(t, "closed_at"))) {
 		words_date(&b, (time_t)json_integer_value(json_object_get(t, "closed_at")), 1);
-		json_object_set_new(p, "closed_on", str_of(&b));
+		json_object_set_new(p, "closed_on", tpl_str_take(&b));
 	}
 	words_date(&b, (time_t)json_integer_value(json_object_get(t, "closes_at")), 1);
-	json_object_set_new(p, "closes", str_of(&b));
+	json_object_set_new(p, "closes", tpl_str_take(&b));
 	render_poll_count(&b, electorate);
-	json_object_set_new(p, "electorate", str_of(&b));
+	json_object_set_new(p, "electorate", tpl_str_take(&b));
 	render_poll_count(&b, voted);
-	json_object_set_new(p, "voted", str_of(&b));
+	json_object_set_new(p, "voted", tpl_str_take(&b));
 	render_poll_percent(&b, voted, electorate);
-	json_object_set_new(p, "turnout", str_of(&b));
+	json_object_set_new(p, "turnout", tpl_str_take(&b));
 	json_object_set_new(p, "options", opts);
 	json_object_set_new(d, "poll", p);
 	json_object_set_new(d, "chart", json_pack("{s:i, s:I}", "width", CHART_W, "height",
