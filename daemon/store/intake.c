@@ -126,25 +126,26 @@ who_read(struct store_who *w, size_t n, const size_t *at, const PGresult *r)
 }
 
 /*
- * The next result of the lookup pipeline, if it has rows (and the NULL
- * that ends it consumed); NULL after recording the failure.
+ * The next result of a pipeline, the NULL that ends it consumed: the result
+ * if its status is want, else NULL after recording the first failure in s
+ * (what names the part that failed).
  */
 static PGresult *
-pipe_rows(struct store *s, int *failed)
+pipe_next(struct store *s, ExecStatusType want, const char *what, int *failed)
 {
 	PGresult *r = PQgetResult(s->conn), *extra;
 
 	while (r && (extra = PQgetResult(s->conn)) != NULL)
 		PQclear(extra);
-	if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
+	if (r && PQresultStatus(r) == want)
 		return r;
 	if (!*failed) {
 		*failed = 1;
 		if (r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
-			db_fail(s, "lookup: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
+			db_fail(s, "%s: %.*s", what, (int)strcspn(PQresultErrorMessage(r), "\n"),
 			    PQresultErrorMessage(r));
 		else
-			db_fail(s, "lookup: %s", PQerrorMessage(s->conn));
+			db_fail(s, "%s: %s", what, PQerrorMessage(s->conn));
 		s->down = PQstatus(s->conn) != CONNECTION_OK;
 	}
 	PQclear(r);
@@ -191,15 +192,15 @@ store_intake_lookup(struct store *s, struct store_who *w, size_t n, struct vote_
 	if (m > 0)
 		store_vote_lookup_send(s, q, m);
 	PQpipelineSync(s->conn);
-	if (ng > 0 && (r = pipe_rows(s, &failed)) != NULL) {
+	if (ng > 0 && (r = pipe_next(s, PGRES_TUPLES_OK, "lookup", &failed)) != NULL) {
 		who_read(w, n, NULL, r);
 		PQclear(r);
 	}
-	if (np > 0 && (r = pipe_rows(s, &failed)) != NULL) {
+	if (np > 0 && (r = pipe_next(s, PGRES_TUPLES_OK, "lookup", &failed)) != NULL) {
 		who_read(w, np, ph, r);
 		PQclear(r);
 	}
-	if (m > 0 && (r = pipe_rows(s, &failed)) != NULL) {
+	if (m > 0 && (r = pipe_next(s, PGRES_TUPLES_OK, "lookup", &failed)) != NULL) {
 		store_vote_lookup_read(q, m, r);
 		PQclear(r);
 	}
@@ -421,24 +422,12 @@ write_result(struct store_inbound *it, const PGresult *r)
 static int
 pipe_result(struct store *s, ExecStatusType want, struct store_inbound *it, int *failed)
 {
-	PGresult *r = PQgetResult(s->conn), *extra;
-	int ok = r && PQresultStatus(r) == want;
+	PGresult *r = pipe_next(s, want, "inbound", failed);
 
-	if (!ok && !*failed) {
-		*failed = 1;
-		if (r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
-			db_fail(s, "inbound: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
-			    PQresultErrorMessage(r));
-		else
-			db_fail(s, "inbound: %s", PQerrorMessage(s->conn));
-		s->down = PQstatus(s->conn) != CONNECTION_OK;
-	}
-	if (ok && it)
+	if (r && it)
 		write_result(it, r);
 	PQclear(r);
-	while (r && (extra = PQgetResult(s->conn)) != NULL)	/* up to the NULL that ends this query */
-		PQclear(extra);
-	return ok ? 0 : -1;
+	return r ? 0 : -1;
 }
 
 /* Sends its statement in the pipeline: a vote, a lean one or the full one. */
@@ -539,7 +528,7 @@ send_many(struct store *s, const struct store_inbound *items, size_t n, const ch
 static void
 many_result(struct store *s, struct store_inbound *items, size_t n, const char *many, int *failed)
 {
-	PGresult *r = PQgetResult(s->conn), *extra;
+	PGresult *r = pipe_next(s, PGRES_TUPLES_OK, "inbound", failed);
 	size_t *at = xcalloc(n + 1, sizeof(*at)), m = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -548,28 +537,16 @@ many_result(struct store *s, struct store_inbound *items, size_t n, const char *
 			items[i].inbound_id = items[i].post_id = 0;
 			items[i].duplicate = 1;
 		}
-	if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
-		for (int row = 0; row < PQntuples(r); row++) {
-			size_t k = (size_t)atol(PQgetvalue(r, row, 0)) - 1;
+	for (int row = 0; r && row < PQntuples(r); row++) {
+		size_t k = (size_t)atol(PQgetvalue(r, row, 0)) - 1;
 
-			if (k >= m)
-				continue;
-			items[at[k]].inbound_id = num(r, row, 1);
-			items[at[k]].post_id = num(r, row, 2);
-			items[at[k]].duplicate = 0;
-		}
-	} else if (!*failed) {
-		*failed = 1;
-		if (r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
-			db_fail(s, "inbound: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
-			    PQresultErrorMessage(r));
-		else
-			db_fail(s, "inbound: %s", PQerrorMessage(s->conn));
-		s->down = PQstatus(s->conn) != CONNECTION_OK;
+		if (k >= m)
+			continue;
+		items[at[k]].inbound_id = num(r, row, 1);
+		items[at[k]].post_id = num(r, row, 2);
+		items[at[k]].duplicate = 0;
 	}
 	PQclear(r);
-	while (r && (extra = PQgetResult(s->conn)) != NULL)
-		PQclear(extra);
 	free(at);
 }
 
