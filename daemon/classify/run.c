@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "classify/rules.h"
 
@@ -103,14 +104,6 @@ ts_get(void)
 		ts = NULL;
 	}
 	return ts;
-}
-
-static void
-ts_add_ms(struct timespec *t, long ms)
-{
-	t->tv_nsec += ms * 1000000L;
-	t->tv_sec += t->tv_nsec / 1000000000L;
-	t->tv_nsec %= 1000000000L;
 }
 
 static struct span
@@ -226,12 +219,6 @@ limit_log(struct view *v, const struct rule *r, const char *why)
 	v->logged = r;
 	log_warn("filter_limit", "file=%s line=%d rule=%s error=%s",
 	    log_q(v->set->files[r->file].path), r->line, log_q(r->name), log_q(why));
-}
-
-static int
-ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 /*

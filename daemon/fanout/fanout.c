@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "core/calendar.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "fanout/fanout.h"
 #include "store/polls.h"
@@ -58,13 +59,7 @@ pause_ms(struct fanout *f, struct store *s, int ms)
 		(void)store_await(s, ms, f->wake[0]);
 		ms = 0;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = ts_from_now(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&f->mu);
 	if (!f->stopping && ms > 0)
 		pthread_cond_timedwait(&f->cv, &f->mu, &ts);

@@ -15,6 +15,7 @@
 
 #include "core/alloc.h"
 #include "core/calendar.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/token.h"
 #include "deliver/compose.h"
@@ -42,13 +43,9 @@ struct sender {
 static int
 pause_ms(struct sender *s, int ms)
 {
-	struct timespec ts;
+	struct timespec ts = ts_from_now(CLOCK_REALTIME, ms);
 	int stop;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&s->mu);
 	if (!s->stopping && ms > 0)
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);

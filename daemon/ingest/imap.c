@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "ingest/imap.h"
 
@@ -1061,8 +1062,7 @@ ingest_imap_stop(struct imap_intake *im)
 		return;
 	atomic_store(&im->stopping, 1);
 	(void)!write(im->stop_pipe[1], "", 1);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += STOP_GRACE_S;
+	until = ts_from_now(CLOCK_REALTIME, STOP_GRACE_S * 1000L);
 	pthread_mutex_lock(&im->mu);
 	while (!im->finished)
 		if (pthread_cond_timedwait(&im->ended, &im->mu, &until) == ETIMEDOUT)

@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "ingest/lmtp.h"
@@ -515,10 +516,8 @@ static struct session *
 next_session(struct lmtp_server *srv)
 {
 	struct session *s;
-	struct timespec until;
+	struct timespec until = ts_from_now(CLOCK_REALTIME, IDLE_S * 1000L);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += IDLE_S;
 	srv->idle++;
 	while (srv->handoff == NULL && !atomic_load(&srv->stopping))
 		if (pthread_cond_timedwait(&srv->work, &srv->mu, &until) == ETIMEDOUT)
@@ -704,8 +703,7 @@ ingest_lmtp_stop(struct lmtp_server *srv)
 	close(srv->stop_pipe[1]);
 	srv->stop_pipe[1] = -1;
 	pthread_join(srv->acceptor, NULL);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += srv->opts.timeout;
+	deadline = ts_from_now(CLOCK_REALTIME, srv->opts.timeout * 1000L);
 	pthread_mutex_lock(&srv->mu);
 	pthread_cond_broadcast(&srv->work);	/* idle threads leave */
 	while (srv->threads > 0)
