@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -28,6 +29,14 @@
  */
 #define NWRITERS	1
 #define BATCH_MAX	256
+/*
+ * Webhooks do not wait for one another (an SMS gateway keeps hundreds in
+ * flight): a batch of them alone, if small, waits LINGER_US for more.
+ * PostgreSQL's cost is mostly per batch. A session (LMTP, IMAP) waits for
+ * its own commit, so a batch holding one of its items never waits.
+ */
+#define LINGER_US	1000
+#define LINGER_ITEMS	64
 #define SLUGS_TTL	30	/* seconds a slug list is trusted */
 #define SLUGS_MISS_TTL	1	/* ...or after a miss, seconds before asking again */
 
@@ -211,6 +220,16 @@ out:
 	free(torows);
 }
 
+/* Whether every queued item was submitted without waiting (a webhook's); in->mu held. */
+static int
+all_async(const struct intake *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		if (in->queue[i]->done == NULL)
+			return 0;
+	return 1;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -226,6 +245,11 @@ writer_main(void *arg)
 			pthread_cond_wait(&in->more, &in->mu);
 		if (in->n == 0)
 			break;
+		if (in->n < LINGER_ITEMS && !in->stopping && all_async(in)) {
+			pthread_mutex_unlock(&in->mu);
+			usleep(LINGER_US);
+			pthread_mutex_lock(&in->mu);
+		}
 		n = in->n < BATCH_MAX ? in->n : BATCH_MAX;
 		memcpy(batch, in->queue, n * sizeof(*batch));
 		memmove(in->queue, in->queue + n, (in->n - n) * sizeof(*in->queue));
