@@ -18,11 +18,21 @@ ignore_notice(void *arg, const char *msg)
 {
 }
 
+/*
+ * Seconds a connection attempt may take, unless the URL says otherwise
+ * (connect_timeout): without it, a database host that drops packets holds
+ * a thread for the kernel's whole TCP timeout, about two minutes.
+ */
+#define CONNECT_TIMEOUT	"10"
+
 struct store *
 store_open(const char *url, char **err)
 {
+	/* Later keywords win: the URL, expanded from dbname, overrides our default. */
+	static const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char *values[] = { CONNECT_TIMEOUT, url, NULL };
 	struct store *s;
-	PGconn *conn = PQconnectdb(url);
+	PGconn *conn = PQconnectdbParams(keys, values, 1);
 
 	if (PQstatus(conn) != CONNECTION_OK) {
 		const char *msg = PQerrorMessage(conn);

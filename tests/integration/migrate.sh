@@ -34,3 +34,17 @@ expect_rc 75 "an unreachable database exits 75"
 expect "and says so" has "$ERR" "the database is unreachable"
 run "$PALIERCTL" -c down.conf migrate
 expect_rc 75 "migrate against an unreachable database exits 75"
+
+# A server that takes the connection and never answers (a host dropping
+# packets, a hung proxy): given up after 10 s when the URL sets no timeout.
+mute=$(free_port)
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Listen => 5, ReuseAddr => 1) or die; sleep 60' "$mute" &
+mute_pid=$!
+sleep 0.3
+printf '[database]\nurl = postgresql://palier@127.0.0.1:%s/palier\n' "$mute" > mute.conf
+t0=$(date +%s)
+run "$PALIERCTL" -c mute.conf channels
+t1=$(date +%s)
+kill "$mute_pid" 2>/dev/null
+expect_rc 75 "a database that never answers: exits 75"
+expect "after the default timeout, not forever" test $((t1 - t0)) -ge 9 -a $((t1 - t0)) -le 20
