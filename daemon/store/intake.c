@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/strmap.h"
 #include "store/db.h"
 #include "store/moderation.h"
 #include "store/polls.h"
@@ -152,6 +153,22 @@ pipe_next(struct store *s, ExecStatusType want, const char *what, int *failed)
 	return NULL;
 }
 
+/* Reads the pipeline's end (its sync), recording a failure if it is missing, and leaves pipeline mode. */
+static void
+pipe_end(struct store *s, const char *what, int *failed)
+{
+	PGresult *r = PQgetResult(s->conn);
+
+	if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+		if (!*failed)
+			db_fail(s, "%s: %s", what, PQerrorMessage(s->conn));
+		*failed = 1;
+		s->down = PQstatus(s->conn) != CONNECTION_OK;
+	}
+	PQclear(r);
+	PQexitPipelineMode(s->conn);
+}
+
 int
 store_intake_lookup(struct store *s, struct store_who *w, size_t n, struct vote_query *q, size_t m)
 {
@@ -204,15 +221,7 @@ store_intake_lookup(struct store *s, struct store_who *w, size_t n, struct vote_
 		store_vote_lookup_read(q, m, r);
 		PQclear(r);
 	}
-	r = PQgetResult(s->conn);
-	if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
-		if (!failed)
-			db_fail(s, "lookup: %s", PQerrorMessage(s->conn));
-		failed = 1;
-		s->down = PQstatus(s->conn) != CONNECTION_OK;
-	}
-	PQclear(r);
-	PQexitPipelineMode(s->conn);
+	pipe_end(s, "lookup", &failed);
 out:
 	free(gen);
 	free(ph);
@@ -471,15 +480,17 @@ many_ok(const struct store_inbound *it)
 static size_t
 choose_many(const struct store_inbound *items, size_t n, char *many)
 {
+	struct strmap *keys = strmap_new();
 	size_t m = 0;
+	long seen;
 
 	for (size_t i = 0; i < n; i++) {
-		many[i] = many_ok(&items[i]);
-		for (size_t k = 0; k < i && many[i]; k++)
-			if (many[k] && strcmp(items[k].dedup_key, items[i].dedup_key) == 0)
-				many[i] = 0;
+		many[i] = many_ok(&items[i]) && !strmap_get(keys, items[i].dedup_key, &seen);
+		if (many[i])
+			strmap_put(keys, items[i].dedup_key, 1);
 		m += many[i];
 	}
+	strmap_free(keys);
 	if (m < 2) {
 		memset(many, 0, n);
 		m = 0;
@@ -572,7 +583,6 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	char *many = xcalloc(n, 1);
 	size_t nmany = choose_many(items, n, many);
 	struct buf arrays[NMANY];
-	PGresult *r;
 
 	for (int c = 0; c < NMANY; c++)
 		arrays[c] = (struct buf)BUF_INIT;
@@ -614,11 +624,7 @@ write_pipelined(struct store *s, struct store_inbound *items, size_t n)
 	if (notify)
 		pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
 	pipe_result(s, PGRES_COMMAND_OK, NULL, &failed);
-	r = PQgetResult(s->conn);
-	if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-		failed = 1;
-	PQclear(r);
-	PQexitPipelineMode(s->conn);
+	pipe_end(s, "inbound", &failed);
 	if (failed)
 		db_rollback(s);
 out:

@@ -475,13 +475,15 @@ store_vote_lookup_read(struct vote_query *q, size_t n, const PGresult *r)
 {
 	for (int row = 0; row < PQntuples(r); row++) {
 		size_t at = (size_t)atoi(PQgetvalue(r, row, 0));
-		struct vote_query *x = &q[at < n ? at : 0];
+		struct vote_query *x;
 		struct vote_poll *vp;
-		json_t *opts = json_loads(PQgetvalue(r, row, 5), 0, NULL), *o;
+		json_t *opts, *o;
 		size_t k;
 
 		if (at >= n)
 			continue;
+		x = &q[at];
+		opts = json_loads(PQgetvalue(r, row, 5), 0, NULL);
 		x->polls = xreallocarray(x->polls, x->npolls + 1, sizeof(*x->polls));
 		vp = &x->polls[x->npolls++];
 		memset(vp, 0, sizeof(*vp));
