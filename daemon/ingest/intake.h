@@ -63,7 +63,7 @@ struct intake_item {
 
 struct intake;
 
-/* Starts the writer threads (they connect to url as needed). */
+/* Starts the writer threads (they connect to url at once, and again as needed). */
 struct intake *ingest_intake_new(const char *url, const unsigned char key[SECRET_LEN]);
 /* Waits for queued items, stops the writers, frees. */
 void ingest_intake_free(struct intake *in);

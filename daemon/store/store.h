@@ -163,6 +163,12 @@ struct vote_query;
 int store_intake_lookup(struct store *s, struct store_who *w, size_t n, struct vote_query *q,
     size_t m);
 void store_who_clear(struct store_who *w);
+/*
+ * Readies a new connection for the intake: its statements prepared and the
+ * lookups run once, for senders nobody has, so that PostgreSQL has loaded
+ * the tables it will use. 0, or -1 on failure.
+ */
+int store_intake_warm(struct store *s);
 
 struct store_inbound {
 	/* the inbound row */
