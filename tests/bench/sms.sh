@@ -31,9 +31,11 @@
 #   max-pending-requests: get-url calls in flight, Kannel's default 512),
 #   BENCH_SMS_PG_LOG_MS (250: statements slower than this are logged in the
 #   work directory's pg/log and summed up).
-# After each pair of figures, a diagnostic note: palierd's webhook alone
-# (wrk, no Kannel), and palier's gateway.c alone (tests/bench/sms-gateway.c,
-# no database) in batches of 200 and in one call.
+# After each pair of figures, diagnostic notes: for inbound, one more pair of
+# runs with Kannel on CPU 0 and the receiver (and PostgreSQL) on the other
+# CPUs, then palierd's webhook alone (wrk, no Kannel); for outbound, palier's
+# gateway.c alone (tests/bench/sms-gateway.c, no database) in batches of 200
+# and in one call.
 set -uo pipefail
 ulimit -c 0	# fakesmsc 1.4.5 aborts on its way out (a double free): no core files
 
@@ -161,6 +163,12 @@ pg_cpu() {
 	for p in "$pm" $(ps -o pid= --ppid "$pm" 2>/dev/null); do t=$(calc "$t + $(cpu_s "$p")"); done
 	echo "$t"
 }
+# pin_pg CPUS: PostgreSQL's processes (and those it forks later) on CPUS.
+pin_pg() {
+	local pm p
+	pm=$(head -n 1 "$W/pg/data/postmaster.pid" 2>/dev/null) || return 0
+	for p in "$pm" $(ps -o pid= --ppid "$pm" 2>/dev/null); do taskset -a -p -c "$1" "$p" >/dev/null 2>&1; done
+}
 kannel_cpu() { calc "$(cpu_s "$K_BB") + $(cpu_s "$K_SB")"; }
 # ctxt_switches PID: context switches of its live threads so far (voluntary + not).
 ctxt_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
@@ -240,11 +248,11 @@ max-messages = 0
 get-url = "http://127.0.0.1:$hp/sms/kannel?from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C&secret=$SECRET"
 EOC
 	K_FS= K_SB=
-	"$BEARERBOX" -v 4 "$KD/kannel.conf" >"$KD/bearerbox.err" 2>&1 &
+	$K_PIN "$BEARERBOX" -v 4 "$KD/kannel.conf" >"$KD/bearerbox.err" 2>&1 &
 	K_BB=$!
 	started+=("$K_BB")
 	until_ok 15 bb_up || return 1
-	"$SMSBOX" -v 4 "$KD/kannel.conf" >"$KD/smsbox.err" 2>&1 &
+	$K_PIN "$SMSBOX" -v 4 "$KD/kannel.conf" >"$KD/smsbox.err" 2>&1 &
 	K_SB=$!
 	started+=("$K_SB")
 	until_ok 15 sb_up || return 1
@@ -261,7 +269,7 @@ smsc_online() { kstatus_has "FAKE:$K_SMSC (online"; }
 fakesmsc_bulk() {
 	local n=$1
 	shift
-	"$FAKESMSC" -v 2 -H 127.0.0.1 -r "$K_SMSC" -i 0 -m "$n" "$@" >"$KD/fakesmsc.log" 2>&1 &
+	$K_PIN "$FAKESMSC" -v 2 -H 127.0.0.1 -r "$K_SMSC" -i 0 -m "$n" "$@" >"$KD/fakesmsc.log" 2>&1 &
 	K_FS=$!
 	started+=("$K_FS")
 	disown "$K_FS"	# its abort on exit is not our business
@@ -300,7 +308,7 @@ kannel_errors() {
 start_palierd() {
 	local name=$1 event=$2
 	shift 2
-	"$BIN/palierd" -c "$W/$name.conf" "$@" >"$W/$name.log" 2>&1 &
+	$R_PIN "$BIN/palierd" -c "$W/$name.conf" "$@" >"$W/$name.log" 2>&1 &
 	PALIERD_PID=$!
 	started+=("$PALIERD_PID")
 	if ! wait_for "event=$event" "$W/$name.log" 15; then
@@ -326,7 +334,7 @@ EOC
 }
 
 start_sink() {	# start_sink PORT
-	"$W/sms-sink" "$1" >"$W/sink-$1.log" 2>&1 &
+	$R_PIN "$W/sms-sink" "$1" >"$W/sink-$1.log" 2>&1 &
 	SINK_PID=$!
 	started+=("$SINK_PID")
 	wait_port "$1" || { say "sms-sink did not start: $(cat "$W/sink-$1.log")"; return 1; }
@@ -363,6 +371,7 @@ if ! cc -std=c17 -D_GNU_SOURCE -O2 -Idaemon $(pkg-config --cflags libcurl libutf
 	note "tests/bench/sms-gateway.c does not build (the outbound diagnostic is skipped): $(head -n 2 "$W/gateway-build.log" | tr '\n' ' ')"
 	rm -f "$W/sms-gateway"
 fi
+K_PIN= R_PIN=		# CPU affinity of the gateway's and the receiver's processes (inbound_isolated)
 if ! PG_SOCK=$(PG_FSYNC=on scripts/pg.sh start "$W/pg" $PG_PORT); then
 	say "bench sms: could not start PostgreSQL"
 	exit 1
@@ -483,6 +492,27 @@ EOL
 	stop_pid "$pid"
 }
 
+# inbound_isolated: one more pair of runs with the gateway and the receiver on
+# CPUs of their own: Kannel and fakesmsc on CPU 0, the receiver (sms-sink, or
+# palierd and PostgreSQL) on the others. On a small machine the shared runs
+# above weigh the receiver's CPU against Kannel's, since both compete for the
+# same cores; here each side has its own. Sets ISOLATED_NOTE (empty on one CPU).
+inbound_isolated() {
+	local n last rest sink pal
+	ISOLATED_NOTE=""
+	n=$(nproc 2>/dev/null || echo 1)
+	[ "$n" -ge 2 ] && command -v taskset >/dev/null || return 0
+	last=$((n - 1))
+	rest=1; [ "$last" -gt 1 ] && rest=1-$last
+	K_PIN="taskset -c 0" R_PIN="taskset -c $rest"
+	pin_pg "$rest"
+	inbound_run sink; sink=$RUN_RATE
+	inbound_run palierd; pal=$RUN_RATE
+	K_PIN= R_PIN=
+	pin_pg "0-$last"
+	ISOLATED_NOTE="each side on CPUs of its own (Kannel and fakesmsc on CPU 0; the receiver, and PostgreSQL, on $rest): palierd $pal SMS/s, sms-sink $sink SMS/s: $(calc "($sink > 0 ? 100 * $pal / $sink : 0)" "%.0f")% (one run each)"
+}
+
 bench_in() {
 	local r sink_rates=() pal_rates=() notes=() best_sink best_pal pct ok=1 stored lost=""
 	mapfile -t PHONES < <(sql "SELECT phone FROM residents WHERE phone IS NOT NULL ORDER BY id LIMIT 40")
@@ -499,6 +529,8 @@ bench_in() {
 	[ "$pct" -ge 80 ] && [ -z "$lost" ] || ok=0
 	say "sms inbound: palierd $best_pal SMS/s committed (Kannel get-url -> --role http -> inbound, $N_IN SMS from ${#PHONES[@]} residents), sms-sink $best_sink SMS/s: $pct% of the ceiling (target >= 80%)"
 	for r in "${notes[@]}"; do note "$r"; done
+	inbound_isolated
+	[ -n "$ISOLATED_NOTE" ] && note "diagnostic: $ISOLATED_NOTE"
 	inbound_direct
 	[ -n "$DIRECT_NOTE" ] && note "diagnostic: $DIRECT_NOTE"
 	note "dispositions: $(sql "SELECT string_agg(disposition || ' ' || n, ', ') FROM (SELECT disposition, count(*) n FROM inbound WHERE via = 'kannel' AND dedup_key NOT LIKE '%direct-%' GROUP BY 1 ORDER BY 2 DESC) x")"
