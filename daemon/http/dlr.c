@@ -42,22 +42,13 @@ twilio_report(const char *status)
 static int
 record(struct http_ctx *ctx, long id, const char *report)
 {
-	char *err = NULL;
+	struct store *s = http_store_get(ctx, "dlr_db_unreachable");
 	int rc;
 
-	pthread_mutex_lock(&ctx->store_mu);
-	if (ctx->store == NULL && (ctx->store = store_open(ctx->opts.db_url, &err)) == NULL) {
-		pthread_mutex_unlock(&ctx->store_mu);
-		log_warn("dlr_db_unreachable", "error=%s", log_q(err));
-		free(err);
+	if (s == NULL)
 		return 503;
-	}
-	rc = store_outgoing_report(ctx->store, id, report, NULL);
-	if (rc < 0 && store_down(ctx->store)) {
-		store_close(ctx->store);
-		ctx->store = NULL;
-	}
-	pthread_mutex_unlock(&ctx->store_mu);
+	rc = store_outgoing_report(s, id, report, NULL);
+	http_store_put(ctx, rc < 0);
 	return rc < 0 ? 503 : 200;
 }
 

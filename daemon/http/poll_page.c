@@ -83,7 +83,8 @@ void
 http_poll_page(struct http_ctx *ctx, const struct request *req, struct response *resp)
 {
 	const char *s = req->path + strlen("/polls/");
-	char *end, *doc = NULL, *err = NULL;
+	char *end, *doc = NULL;
+	struct store *st;
 	const struct tpl *t = ctx->opts.templates ? tpl_get(ctx->opts.templates, "poll.page") : NULL;
 	long id = strtol(s, &end, 10);
 	json_t *tally, *d;
@@ -93,20 +94,12 @@ http_poll_page(struct http_ctx *ctx, const struct request *req, struct response 
 		text(resp, 404, "Ce sondage n'existe pas.\n");
 		return;
 	}
-	pthread_mutex_lock(&ctx->store_mu);
-	if (ctx->store == NULL && (ctx->store = store_open(ctx->opts.db_url, &err)) == NULL) {
-		pthread_mutex_unlock(&ctx->store_mu);
-		log_warn("poll_page_db_unreachable", "error=%s", log_q(err));
-		free(err);
+	if ((st = http_store_get(ctx, "poll_page_db_unreachable")) == NULL) {
 		text(resp, 503, "Le service est momentanément indisponible. Réessayez dans quelques minutes.\n");
 		return;
 	}
-	found = store_poll_results(ctx->store, id, &doc);
-	if (found < 0 && store_down(ctx->store)) {
-		store_close(ctx->store);
-		ctx->store = NULL;
-	}
-	pthread_mutex_unlock(&ctx->store_mu);
+	found = store_poll_results(st, id, &doc);
+	http_store_put(ctx, found < 0);
 	if (found < 0 || t == NULL) {
 		text(resp, 503, "Le service est momentanément indisponible. Réessayez dans quelques minutes.\n");
 		free(doc);

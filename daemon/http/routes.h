@@ -8,14 +8,34 @@
 #include "http/request.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include "store/store.h"
 
 struct http_ctx {
 	struct http_opts	 opts;
-	pthread_mutex_t		 store_mu;	/* one connection for delivery reports */
+	/* The handlers' own connection (http/store.c), and its connector; under store_mu. */
+	pthread_mutex_t		 store_mu;
+	pthread_cond_t		 store_cv;	/* wanted, connected, or a failure */
+	pthread_t		 connector;
 	struct store		*store;
+	int			 store_wanted;	/* a handler found no connection */
+	int			 connecting;
+	int			 store_stopping;
+	char			*store_err;	/* why the last connection failed */
+	struct timespec		 retry_at;	/* CLOCK_MONOTONIC: after a failure, not before */
 };
+
+/* Starts the connector thread, which connects at once; stops it, closing the connection. */
+void http_store_start(struct http_ctx *ctx);
+void http_store_stop(struct http_ctx *ctx);
+/*
+ * The handlers' connection, locked; or NULL (event logged: answer 503)
+ * when it cannot be had soon: not connected within 0.5 s, connecting
+ * failed less than a second ago, or busy with another handler for 2 s.
+ */
+struct store *http_store_get(struct http_ctx *ctx, const char *event);
+void http_store_put(struct http_ctx *ctx, int failed);
 
 /* Answers req into resp (status 200 unless the handler says otherwise). */
 void http_route(struct http_ctx *ctx, const struct request *req, struct response *resp);

@@ -240,12 +240,12 @@ http_start(const struct http_opts *o, char **err)
 	struct http_server *h = xcalloc(1, sizeof(*h));
 
 	h->ctx.opts = *o;
-	pthread_mutex_init(&h->ctx.store_mu, NULL);
 	pthread_mutex_init(&h->mu, NULL);
 	if ((h->fd = net_listen(o->listen, 1024, err)) < 0) {
 		free(h);
 		return NULL;
 	}
+	http_store_start(&h->ctx);
 	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,	/* first, or MHD warns */
@@ -259,6 +259,7 @@ http_start(const struct http_opts *o, char **err)
 	if (h->mhd == NULL) {
 		*err = xasprintf("http: cannot start on %s", o->listen);
 		close(h->fd);
+		http_store_stop(&h->ctx);
 		free(h);
 		return NULL;
 	}
@@ -287,8 +288,7 @@ http_stop(struct http_server *h)
 	pthread_mutex_unlock(&h->mu);
 	MHD_stop_daemon(h->mhd);
 	close(h->fd);
-	store_close(h->ctx.store);
-	pthread_mutex_destroy(&h->ctx.store_mu);
+	http_store_stop(&h->ctx);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

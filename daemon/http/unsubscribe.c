@@ -31,21 +31,13 @@ page(struct response *resp, int status, const char *body)
 static int
 stop_email(struct http_ctx *ctx, long id)
 {
-	char *err = NULL;
+	struct store *s = http_store_get(ctx, "unsubscribe_db_unreachable");
 	int rc;
 
-	pthread_mutex_lock(&ctx->store_mu);
-	if (ctx->store == NULL && (ctx->store = store_open(ctx->opts.db_url, &err)) == NULL) {
-		pthread_mutex_unlock(&ctx->store_mu);
-		free(err);
+	if (s == NULL)
 		return -1;
-	}
-	rc = store_resident_email_stop(ctx->store, id);
-	if (rc < 0 && store_down(ctx->store)) {
-		store_close(ctx->store);
-		ctx->store = NULL;
-	}
-	pthread_mutex_unlock(&ctx->store_mu);
+	rc = store_resident_email_stop(s, id);
+	http_store_put(ctx, rc < 0);
 	return rc;
 }
 

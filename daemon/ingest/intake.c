@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/strmap.h"
 #include "ingest/decide.h"
@@ -37,6 +38,12 @@
  */
 #define LINGER_US	1000
 #define LINGER_ITEMS	64
+/*
+ * After a failed connection a writer fails its batches at once (451, 503:
+ * the sender tries again) for RETRY_MS before trying again: a database
+ * that does not answer takes connect_timeout (10 s by default) per try.
+ */
+#define RETRY_MS	1000
 #define SLUGS_TTL	30	/* seconds a slug list is trusted */
 #define SLUGS_MISS_TTL	1	/* ...or after a miss, seconds before asking again */
 
@@ -166,8 +173,35 @@ find_votes(struct intake_item **items, struct vote_query *q, const size_t *at, s
 	}
 }
 
+/* A writer's connection, and when it may try connecting again. */
+struct writer_conn {
+	struct store	*s;
+	struct timespec	 retry_at;	/* CLOCK_MONOTONIC */
+};
+
+/* Connects c (warm: and readies it, see store_intake_warm); whether it is connected. */
+static int
+writer_connect(struct intake *in, struct writer_conn *c, int warm)
+{
+	struct timespec now;
+	char *err = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ts_before(&now, &c->retry_at))
+		return 0;
+	if ((c->s = store_open(in->url, &err)) != NULL && (!warm || store_intake_warm(c->s) == 0))
+		return 1;
+	log_error("intake_db_unreachable", "retry_ms=%d error=%s", RETRY_MS,
+	    log_q(c->s ? store_error(c->s) : err));
+	free(err);
+	store_close(c->s);
+	c->s = NULL;
+	c->retry_at = ts_from_now(CLOCK_MONOTONIC, RETRY_MS);
+	return 0;
+}
+
 static void
-process(struct intake *in, struct store **sp, struct intake_item **items, size_t n)
+process(struct intake *in, struct writer_conn *c, struct intake_item **items, size_t n)
 {
 	struct store_who *who = xcalloc(n, sizeof(*who));
 	struct store_inbound *rows = xcalloc(n, sizeof(*rows));
@@ -176,11 +210,9 @@ process(struct intake *in, struct store **sp, struct intake_item **items, size_t
 	struct store_inbound *torows = xcalloc(n, sizeof(*torows));
 	struct vote_query *q = xcalloc(n, sizeof(*q));
 	size_t *at = xcalloc(n, sizeof(*at)), m = 0, nq;
-	char *err = NULL;
+	struct store **sp = &c->s;
 
-	if (*sp == NULL && (*sp = store_open(in->url, &err)) == NULL) {
-		log_error("intake_db_unreachable", "error=%s", log_q(err));
-		free(err);
+	if (*sp == NULL && !writer_connect(in, c, 0)) {
 		fail_all(items, n, INTAKE_TEMPFAIL);
 		goto out;
 	}
@@ -234,22 +266,16 @@ static void *
 writer_main(void *arg)
 {
 	struct intake *in = arg;
-	struct store *s = NULL;
+	struct writer_conn c = { NULL, { 0, 0 } };
 	struct intake_item *batch[BATCH_MAX];
-	char *err = NULL;
 
 	/*
 	 * Connected and warm before the first batch. Cold, the first batch
 	 * after a start took 160 ms (connecting 60, preparing and PostgreSQL
 	 * loading the tables 70), while a gateway with SMS queued opened a
-	 * connection per SMS waiting, up to its 512, and kept them all. If
-	 * this fails, the first batch connects and says why.
+	 * connection per SMS waiting, up to its 512, and kept them all.
 	 */
-	if ((s = store_open(in->url, &err)) != NULL && store_intake_warm(s) < 0) {
-		store_close(s);
-		s = NULL;
-	}
-	free(err);
+	writer_connect(in, &c, 1);
 	pthread_mutex_lock(&in->mu);
 	for (;;) {
 		size_t n;
@@ -268,12 +294,12 @@ writer_main(void *arg)
 		memmove(in->queue, in->queue + n, (in->n - n) * sizeof(*in->queue));
 		in->n -= n;
 		pthread_mutex_unlock(&in->mu);
-		process(in, &s, batch, n);
+		process(in, &c, batch, n);
 		wake_submitters(batch, n);
 		pthread_mutex_lock(&in->mu);
 	}
 	pthread_mutex_unlock(&in->mu);
-	store_close(s);
+	store_close(c.s);
 	return NULL;
 }
 

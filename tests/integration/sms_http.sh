@@ -134,3 +134,35 @@ sed -i "s|^url = .*|url = postgresql:///nowhere?host=$T_TMP\&port=1|" "$PALIER_C
 WAIT_EVENT=http_listening start_palierd "$PALIER_CONF" --role http || exit 1
 expect_eq "with the database down, an SMS gets 503" "$(kannel "from=$ANNE&id=k20&text=hello")" "503"
 stop_palierd
+
+# A database that accepts and never answers: no delivery report waits for
+# it more than half a second, so none holds one of the server's threads
+# from the other requests for long; each gets 503 (the gateway sends it
+# again).
+mute=$(free_port)
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Listen => 64, ReuseAddr => 1) or die; sleep 60' "$mute" &
+mute_pid=$!
+sleep 0.3
+sed -i "s|^url = .*|url = postgresql://palier@127.0.0.1:$mute/palier?connect_timeout=3|" "$PALIER_CONF"
+WAIT_EVENT=http_listening start_palierd "$PALIER_CONF" --role http || exit 1
+curl -s -o /dev/null --max-time 30 -w '%{http_code} %{time_total}\n' \
+	"$base/sms/kannel?secret=s3cret&from=$ANNE&id=k21&text=hello" > "$T_TMP/sms_mute" &
+sms=$!
+seq 1 8 | xargs -P 8 -I{} curl -s -o /dev/null --max-time 30 -w '%{http_code} %{time_total}\n' \
+	"$base/sms/dlr/kannel?secret=s3cret&id={}&status=1" > "$T_TMP/dlr_mute" &
+dlrs=$!
+sleep 0.5
+expect_eq "a mute database: meanwhile the server answers other requests" \
+	"$(curl -s --max-time 2.5 "$base/healthz")" "ok"
+wait "$dlrs"
+expect_eq "8 delivery reports at once: each gets 503" \
+	"$(awk '{ print $1 }' "$T_TMP/dlr_mute" | sort | uniq -c | awk '{ print $1, $2 }')" "8 503"
+expect_eq "each within 5 s, while connecting takes 3 s" \
+	"$(awk '$2 < 5 { n++ } END { print n + 0 }' "$T_TMP/dlr_mute")" "8"
+wait "$sms"
+# The intake's first connection (3 s) fails while the SMS waits: its batch
+# fails at once after that, not after another 3 s.
+expect_eq "an SMS that came while the intake connected gets 503, within 5 s" \
+	"$(awk '{ print $1, ($2 < 5 ? "in time" : "after " $2 " s") }' "$T_TMP/sms_mute")" "503 in time"
+kill "$mute_pid" 2>/dev/null
+stop_palierd
