@@ -84,5 +84,6 @@ http_sms_dlr(struct http_ctx *ctx, const struct request *req, struct response *r
 		return;
 	}
 	resp->status = record(ctx, atol(id->value), report);
-	log_info("sms_report", "via=%s outgoing=%ld report=%s", gw, atol(id->value), report);
+	log_info("sms_report", "via=%s outgoing=%ld report=%s status=%d", gw, atol(id->value), report,
+	    resp->status);
 }

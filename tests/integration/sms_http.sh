@@ -157,6 +157,7 @@ expect_eq "a mute database: meanwhile the server answers other requests" \
 wait "$dlrs"
 expect_eq "8 delivery reports at once: each gets 503" \
 	"$(awk '{ print $1 }' "$T_TMP/dlr_mute" | sort | uniq -c | awk '{ print $1, $2 }')" "8 503"
+expect_eq "and palierd logs them so" "$(grep -c 'event=sms_report via=kannel outgoing=[1-8] report=delivered status=503$' "$T_TMP/palierd.log")" "8"
 expect_eq "each within 5 s, while connecting takes 3 s" \
 	"$(awk '$2 < 5 { n++ } END { print n + 0 }' "$T_TMP/dlr_mute")" "8"
 wait "$sms"
