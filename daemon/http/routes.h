@@ -19,8 +19,7 @@ struct http_ctx {
 	pthread_cond_t		 store_cv;	/* wanted, connected, or a failure */
 	pthread_t		 connector;
 	struct store		*store;
-	int			 store_wanted;	/* a handler found no connection */
-	int			 connecting;
+	int			 store_wanted;	/* wanted, until the connector has tried */
 	int			 store_stopping;
 	char			*store_err;	/* why the last connection failed */
 	struct timespec		 retry_at;	/* CLOCK_MONOTONIC: after a failure, not before */

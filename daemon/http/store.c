@@ -36,12 +36,10 @@ connector_main(void *arg)
 			pthread_cond_wait(&ctx->store_cv, &ctx->store_mu);
 		if (ctx->store_stopping)
 			break;
-		ctx->connecting = 1;
 		pthread_mutex_unlock(&ctx->store_mu);
 		err = NULL;
 		s = store_open(ctx->opts.db_url, &err);
 		pthread_mutex_lock(&ctx->store_mu);
-		ctx->connecting = 0;
 		ctx->store_wanted = 0;
 		free(ctx->store_err);
 		ctx->store_err = err;
@@ -93,13 +91,13 @@ http_store_get(struct http_ctx *ctx, const char *event)
 		ctx->store_wanted = 1;
 		pthread_cond_broadcast(&ctx->store_cv);
 		until = ts_from_now(CLOCK_REALTIME, CONNECT_WAIT_MS);
-		while (ctx->store == NULL && (ctx->store_wanted || ctx->connecting) &&
+		while (ctx->store == NULL && ctx->store_wanted &&
 		    pthread_cond_timedwait(&ctx->store_cv, &ctx->store_mu, &until) == 0)
 			;
 	}
 	if (ctx->store)
 		return ctx->store;
-	why = xstrdup(ctx->connecting || ctx->store_wanted ? "connecting takes long" :
+	why = xstrdup(ctx->store_wanted ? "connecting takes long" :
 	    ctx->store_err ? ctx->store_err : "not connected");
 	pthread_mutex_unlock(&ctx->store_mu);
 	log_warn(event, "error=%s", log_q(why));

@@ -179,9 +179,9 @@ struct writer_conn {
 	struct timespec	 retry_at;	/* CLOCK_MONOTONIC */
 };
 
-/* Connects c (warm: and readies it, see store_intake_warm); whether it is connected. */
+/* Connects c and readies it (store_intake_warm); whether it is connected. */
 static int
-writer_connect(struct intake *in, struct writer_conn *c, int warm)
+writer_connect(struct intake *in, struct writer_conn *c)
 {
 	struct timespec now;
 	char *err = NULL;
@@ -189,7 +189,7 @@ writer_connect(struct intake *in, struct writer_conn *c, int warm)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (ts_before(&now, &c->retry_at))
 		return 0;
-	if ((c->s = store_open(in->url, &err)) != NULL && (!warm || store_intake_warm(c->s) == 0))
+	if ((c->s = store_open(in->url, &err)) != NULL && store_intake_warm(c->s) == 0)
 		return 1;
 	log_error("intake_db_unreachable", "retry_ms=%d error=%s", RETRY_MS,
 	    log_q(c->s ? store_error(c->s) : err));
@@ -210,17 +210,16 @@ process(struct intake *in, struct writer_conn *c, struct intake_item **items, si
 	struct store_inbound *torows = xcalloc(n, sizeof(*torows));
 	struct vote_query *q = xcalloc(n, sizeof(*q));
 	size_t *at = xcalloc(n, sizeof(*at)), m = 0, nq;
-	struct store **sp = &c->s;
 
-	if (*sp == NULL && !writer_connect(in, c, 0)) {
+	if (c->s == NULL && !writer_connect(in, c)) {
 		fail_all(items, n, INTAKE_TEMPFAIL);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		decide_who(items[i], &who[i]);
 	nq = vote_queries(items, n, q, at);
-	if (store_intake_lookup(*sp, who, n, q, nq) < 0) {
-		log_error("intake_lookup_failed", "error=%s", log_q(store_error(*sp)));
+	if (store_intake_lookup(c->s, who, n, q, nq) < 0) {
+		log_error("intake_lookup_failed", "error=%s", log_q(store_error(c->s)));
 		fail_all(items, n, INTAKE_TEMPFAIL);
 		goto out;
 	}
@@ -232,11 +231,11 @@ process(struct intake *in, struct writer_conn *c, struct intake_item **items, si
 			torows[m++] = rows[i];
 		}
 	pthread_rwlock_unlock(&in->rules_lock);
-	write_batch(*sp, todo, torows, m);
+	write_batch(c->s, todo, torows, m);
 out:
-	if (*sp && store_down(*sp)) {
-		store_close(*sp);
-		*sp = NULL;
+	if (c->s && store_down(c->s)) {
+		store_close(c->s);
+		c->s = NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		store_who_clear(&who[i]);
@@ -275,7 +274,7 @@ writer_main(void *arg)
 	 * loading the tables 70), while a gateway with SMS queued opened a
 	 * connection per SMS waiting, up to its 512, and kept them all.
 	 */
-	writer_connect(in, &c, 1);
+	writer_connect(in, &c);
 	pthread_mutex_lock(&in->mu);
 	for (;;) {
 		size_t n;
